@@ -1,0 +1,103 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
+import type { Config } from './config/env.js';
+import { LookupService, discoverySize } from './lookup/lookup-service.js';
+import { Network } from './net/connect.js';
+import { DnsResolver } from './net/dns.js';
+import { AddressPolicy } from './net/policy.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerSwagger } from './plugins/swagger.js';
+import type { ServerChecker } from './probes/types.js';
+import type { ProviderDb } from './provider-db/provider-db.js';
+import { Resolver, type Discovery } from './resolver/resolver.js';
+import { healthRoutes } from './routes/health.js';
+import { lookupRoutes } from './routes/lookup.js';
+import { providerRoutes } from './routes/providers.js';
+import { createDefaultSources } from './sources/index.js';
+import type { Source } from './sources/types.js';
+
+/** What buildApp needs besides configuration; tests substitute any part. */
+export interface AppDeps {
+  providerDb: ProviderDb;
+  network?: Network;
+  sources?: Source[];
+  checker?: ServerChecker;
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The wired services of one app instance (exposed for tests and benchmarks). */
+export interface AppServices {
+  config: Config;
+  network: Network;
+  resolver: Resolver;
+  lookupCache: CoalescingCache<Discovery>;
+  lookup: LookupService;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: AppServices;
+  }
+}
+
+/** Builds the network door from configuration: resolver, address policy, connector. */
+export function createNetwork(config: Config): Network {
+  return new Network(
+    new DnsResolver({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS, tries: config.DNS_TRIES }),
+    new AddressPolicy(config.PROBE_ALLOW_CIDRS),
+  );
+}
+
+/** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? {
+      level: config.LOG_LEVEL,
+      // Privacy: never log full addresses or local parts; the lookup route logs the domain only.
+      redact: { paths: ['req.query', 'req.url'], remove: true },
+    },
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.REQUEST_TIMEOUT_MS,
+    trustProxy: config.TRUST_PROXY,
+    // Fastify's own two lines per request are replaced by the one onResponse line below.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    bodyLimit: 16 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const network = deps.network ?? createNetwork(config);
+  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network }));
+  const lookupCache = new CoalescingCache<Discovery>({
+    maxEntries: config.CACHE_MAX_ENTRIES,
+    maxBytes: config.CACHE_MAX_BYTES,
+    sizeOf: discoverySize,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const lookup = new LookupService({ resolver, cache: lookupCache, config, log: app.log });
+  app.decorate('services', { config, network, resolver, lookupCache, lookup });
+
+  // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  let closing = false;
+  app.addHook('onClose', async () => {
+    closing = true;
+    network.dns.cancel();
+  });
+
+  registerErrorHandler(app);
+  await registerSwagger(app);
+  await app.register(healthRoutes, { isReady: () => !closing });
+  await app.register(lookupRoutes, { lookup, ...(deps.checker ? { checker: deps.checker } : {}) });
+  await app.register(providerRoutes, { providerDb: deps.providerDb });
+  return app;
+}

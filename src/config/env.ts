@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
+
+/** Comma-separated list helper: trims items and drops empty ones. */
+const csv = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const intFrom = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** A DNS server given as `ip`, `ip:port` or `[ipv6]:port`. */
+const dnsServer = z.string().refine((value) => parseDnsServer(value) !== null, {
+  message: 'expected ip, ip:port or [ipv6]:port',
+});
+
+/** Parses one DNS_SERVERS entry into address and port, or null when malformed. */
+export function parseDnsServer(value: string): { address: string; port: number } | null {
+  let address = value;
+  let port = 53;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (bracketed) {
+    address = bracketed[1] ?? '';
+    if (bracketed[2]) port = Number(bracketed[2]);
+  } else if (value.split(':').length === 2) {
+    const [host, portText] = value.split(':');
+    address = host ?? '';
+    port = Number(portText);
+  }
+  if (!ipaddr.isValid(address) || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+  return { address, port };
+}
+
+const cidr = z.string().refine(
+  (value) => {
+    try {
+      ipaddr.parseCIDR(value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a CIDR such as 127.0.0.0/8 or ::1/128' },
+);
+
+/** The environment variables the service reads, with their defaults. */
+export const envSchema = z.object({
+  PORT: intFrom(0, 65535, 8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PROVIDERS_DIR: z.string().default(''),
+  CACHE_MAX_ENTRIES: intFrom(1, 10_000_000, 10_000),
+  CACHE_MAX_BYTES: intFrom(1024, 4 * 1024 ** 3, 64 * 1024 ** 2),
+  CACHE_TTL_S: intFrom(1, 7 * 86_400, 3_600),
+  CACHE_NEGATIVE_TTL_S: intFrom(1, 86_400, 300),
+  LOOKUP_TIMEOUT_MS: intFrom(100, 60_000, 8_000),
+  REQUEST_TIMEOUT_MS: intFrom(1_000, 120_000, 30_000),
+  DNS_SERVERS: csv.pipe(z.array(dnsServer)),
+  DNS_TIMEOUT_MS: intFrom(50, 30_000, 2_000),
+  DNS_TRIES: intFrom(1, 5, 2),
+  PROBE_ALLOW_CIDRS: csv.pipe(z.array(cidr)),
+  ISPDB_URL: z
+    .string()
+    .default('https://autoconfig.thunderbird.net/v1.1/')
+    .refine((value) => value === '' || /^https?:\/\//.test(value), {
+      message: 'expected an http(s) URL ending in / or empty to disable',
+    }),
+  HTTP_TIMEOUT_MS: intFrom(100, 60_000, 3_000),
+  CHECK_TIMEOUT_MS: intFrom(100, 60_000, 5_000),
+  CHECK_CACHE_TTL_S: intFrom(0, 3_600, 60),
+  RATE_LIMIT_MAX: intFrom(1, 1_000_000, 60),
+  RATE_LIMIT_WINDOW_MS: intFrom(1_000, 3_600_000, 60_000),
+  DISCOVERY_CONCURRENCY: intFrom(1, 10_000, 64),
+  CHECK_RATE_LIMIT_MAX: intFrom(1, 1_000_000, 30),
+  CHECK_TARGET_LIMIT_MAX: intFrom(1, 1_000_000, 20),
+  CHECK_CONCURRENCY: intFrom(1, 10_000, 32),
+  CORS_ORIGINS: z.string().default('*'),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+});
+
+/** Parsed, typed service configuration. */
+export type Config = z.infer<typeof envSchema>;
+
+/** Raised when the environment does not parse; its message lists every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; throws ConfigError naming each invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(env)'}=${JSON.stringify(env[String(issue.path[0])] ?? '')}: ${issue.message}`,
+    );
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** A configuration for tests: defaults plus overrides, no environment read. */
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', ...overrides } as NodeJS.ProcessEnv);
+}

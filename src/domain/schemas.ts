@@ -1,0 +1,190 @@
+import { z } from 'zod';
+
+/** Mail protocols the service knows. */
+export const protocolSchema = z.enum(['imap', 'pop3', 'smtp']);
+export type Protocol = z.infer<typeof protocolSchema>;
+
+/** Incoming protocols only. */
+export const incomingProtocolSchema = z.enum(['imap', 'pop3']);
+
+/** Transport security: implicit TLS, upgrade with STARTTLS, or none at all (RFC 8314 terms). */
+export const securitySchema = z.enum(['tls', 'starttls', 'none']);
+export type Security = z.infer<typeof securitySchema>;
+
+/** Login methods, named as in Mozilla's autoconfig format. */
+export const authenticationSchema = z.enum([
+  'password-cleartext',
+  'password-encrypted',
+  'oauth2',
+  'ntlm',
+  'gssapi',
+  'client-ip-address',
+  'tls-client-cert',
+  'none',
+]);
+export type Authentication = z.infer<typeof authenticationSchema>;
+
+/** The ports live checks may connect to (the check endpoint must not become a port scanner). */
+export const CHECK_PORTS = [25, 110, 143, 465, 587, 993, 995] as const;
+
+/** Stable codes of a failed live check. */
+export const checkErrorCodeSchema = z.enum([
+  'dns_failed',
+  'forbidden_target',
+  'connect_refused',
+  'connect_timeout',
+  'tls_failed',
+  'certificate_untrusted',
+  'certificate_expired',
+  'hostname_mismatch',
+  'starttls_unavailable',
+  'protocol_error',
+  'timeout',
+]);
+export type CheckErrorCode = z.infer<typeof checkErrorCodeSchema>;
+
+/** One certificate of a chain, as shown to support staff. */
+export const certificateSummarySchema = z.object({
+  subject: z.string(),
+  issuer: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  fingerprint256: z.string().optional(),
+});
+
+/** Peer certificate details of a TLS session. */
+export const certificateSchema = certificateSummarySchema.extend({
+  subjectAltNames: z.array(z.string()),
+  daysLeft: z.number().int(),
+  hostnameMatches: z.boolean(),
+  chain: z.array(certificateSummarySchema),
+});
+
+/** The result of one credential-free live check of a mail server. */
+export const checkSchema = z.object({
+  ok: z.boolean(),
+  host: z.string(),
+  port: z.number().int(),
+  protocol: protocolSchema,
+  security: securitySchema,
+  address: z.string().nullable(),
+  ms: z.object({
+    dns: z.number(),
+    connect: z.number(),
+    tls: z.number(),
+    total: z.number(),
+  }),
+  greeting: z.string(),
+  capabilities: z.array(z.string()),
+  authMechanisms: z.array(z.string()),
+  starttls: z.boolean(),
+  tls: z
+    .object({
+      authorized: z.boolean(),
+      error: z.string().optional(),
+      protocol: z.string().nullable(),
+      cipher: z.string().nullable(),
+      certificate: certificateSchema.nullable(),
+    })
+    .nullable(),
+  warnings: z.array(z.string()),
+  cached: z.boolean().optional(),
+  error: z.object({ code: checkErrorCodeSchema, message: z.string() }).optional(),
+});
+export type Check = z.infer<typeof checkSchema>;
+
+/** A mail server as returned by the API, with its provenance. */
+export const serverSchema = z.object({
+  protocol: protocolSchema,
+  host: z.string(),
+  port: z.number().int().min(1).max(65535),
+  security: securitySchema,
+  username: z.string().describe('Rendered for the given address; the template when only a domain was given'),
+  authentication: z.array(z.string()),
+  recommended: z.boolean(),
+  source: z.string().describe('Where this server came from, e.g. provider-db:gmail or srv:_imaps._tcp.example.com'),
+  trusted: z.boolean().describe('False when the answer came over an unauthenticated channel (plain HTTP)'),
+  check: checkSchema.optional(),
+});
+export type Server = z.infer<typeof serverSchema>;
+
+/** How a source ended. */
+export const sourceOutcomeSchema = z.enum(['found', 'not-found', 'error', 'timeout', 'skipped', 'blocked']);
+export type SourceOutcome = z.infer<typeof sourceOutcomeSchema>;
+
+/** One consulted source in a lookup's trace. */
+export const sourceReportSchema = z.object({
+  name: z.string(),
+  outcome: sourceOutcomeSchema,
+  ms: z.number(),
+  detail: z.string().optional(),
+  url: z.string().optional().describe('The URL fetched or DNS name queried'),
+  error: z.string().optional().describe('Stable error code of a failed source'),
+});
+export type SourceReport = z.infer<typeof sourceReportSchema>;
+
+/** Kinds of provider hint. */
+export const hintKindSchema = z.enum([
+  'app-password',
+  'enable-imap',
+  'enable-pop3',
+  'oauth2-only',
+  'no-pop3',
+  'no-imap',
+  'discontinued',
+  'migrated',
+  'other',
+]);
+
+/** A provider-specific hint a user needs to know before setting up the account. */
+export const hintSchema = z.object({
+  kind: hintKindSchema,
+  text: z.string().min(1),
+  url: z.string().url().startsWith('https://').optional(),
+});
+export type Hint = z.infer<typeof hintSchema>;
+
+/** The provider summary in a lookup answer. */
+export const lookupProviderSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  documentation: z.array(z.string()),
+  hints: z.array(hintSchema),
+});
+
+/** The 200 answer of GET /v1/lookup. */
+export const lookupResultSchema = z.object({
+  domain: z.string().describe('Lower-case ASCII; IDNs converted to punycode'),
+  email: z.string().nullable(),
+  recommended: incomingProtocolSchema,
+  why: z.string(),
+  provider: lookupProviderSchema.nullable(),
+  incoming: z.array(serverSchema).describe('Best first: incoming[0] is the recommended choice'),
+  outgoing: z.array(serverSchema).describe('Best first'),
+  sources: z.array(sourceReportSchema),
+  cached: z.boolean(),
+});
+export type LookupResult = z.infer<typeof lookupResultSchema>;
+
+/** Stable error codes of the API. */
+export const errorCodeSchema = z.enum([
+  'invalid_input',
+  'not_found',
+  'rate_limited',
+  'busy',
+  'timeout',
+  'payload_too_large',
+  'unsupported_media_type',
+  'method_not_allowed',
+  'internal_error',
+]);
+export type ErrorCode = z.infer<typeof errorCodeSchema>;
+
+/** Every API error body. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: errorCodeSchema,
+    message: z.string(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,113 @@
+import type { Log as Logger } from '../domain/log.js';
+import type { CoalescingCache } from '../cache/coalescing-cache.js';
+import type { Config } from '../config/env.js';
+import { renderUsername, type LookupSubject } from '../domain/input.js';
+import type { LookupResult, Server } from '../domain/schemas.js';
+import type { Discovery, Resolver } from '../resolver/resolver.js';
+import type { CandidateServer } from '../sources/types.js';
+
+/** Plain-language reason shown with the recommendation (the widget translates by `recommended`). */
+export const WHY_IMAP =
+  'IMAP keeps your mail on the server, so every device sees the same folders, read state and deletions. ' +
+  'POP3 downloads mail to one device and leaves your other devices out of sync.';
+export const WHY_POP3_ONLY =
+  'This provider offers no IMAP server, so POP3 is the only way to receive mail: it downloads mail to one device, ' +
+  'and other devices will not see what you read, file or delete there.';
+
+/** Outcome of a lookup: settings, or nothing known. */
+export type LookupOutcome = { found: true; result: LookupResult } | { found: false; sources: LookupResult['sources'] };
+
+/** Dependencies of the lookup service. */
+export interface LookupServiceDeps {
+  resolver: Resolver;
+  cache: CoalescingCache<Discovery>;
+  config: Config;
+  log: Logger;
+}
+
+/** Estimated bytes of a cached discovery (for the cache's byte bound). */
+export function discoverySize(discovery: Discovery): number {
+  return JSON.stringify(discovery).length * 2;
+}
+
+/** Cache lifetime: DNS TTLs where known (capped at a day and CACHE_TTL_S), failures shorter. */
+export function discoveryTtlMs(discovery: Discovery, config: Config): number {
+  if (!discovery.found) {
+    // An uncertain "nothing" (a source failed or timed out) is retried sooner than a clean one.
+    const seconds = discovery.degraded ? Math.min(config.CACHE_NEGATIVE_TTL_S, 30) : config.CACHE_NEGATIVE_TTL_S;
+    return seconds * 1000;
+  }
+  const capped = Math.min(discovery.ttlS ?? config.CACHE_TTL_S, config.CACHE_TTL_S, 86_400);
+  return Math.max(1, capped) * 1000;
+}
+
+function toServer(candidate: CandidateServer, subject: LookupSubject, recommended: boolean): Server {
+  return {
+    protocol: candidate.protocol,
+    host: candidate.host,
+    port: candidate.port,
+    security: candidate.security,
+    username: renderUsername(candidate.username, subject),
+    authentication: [...candidate.authentication],
+    recommended,
+    source: candidate.source,
+    trusted: candidate.trusted,
+  };
+}
+
+/** The first server is the recommended one, unless it is plaintext (never recommended). */
+function render(list: CandidateServer[], subject: LookupSubject): Server[] {
+  return list.map((server, index) => toServer(server, subject, index === 0 && server.security !== 'none'));
+}
+
+/** Turns a cached domain-level discovery into the API answer for this subject. */
+export function toLookupResult(discovery: Discovery, subject: LookupSubject, cached: boolean): LookupResult {
+  const incoming = render(discovery.incoming, subject);
+  const hasImap = incoming.some((server) => server.protocol === 'imap');
+  return {
+    domain: subject.domain,
+    email: subject.email,
+    recommended: hasImap || incoming.length === 0 ? 'imap' : 'pop3',
+    why: hasImap || incoming.length === 0 ? WHY_IMAP : WHY_POP3_ONLY,
+    provider: discovery.provider
+      ? {
+          id: discovery.provider.id,
+          name: discovery.provider.name,
+          documentation: [...discovery.provider.documentation],
+          hints: discovery.provider.hints.map((hint) => ({ ...hint })),
+        }
+      : null,
+    incoming,
+    outgoing: render(discovery.outgoing, subject),
+    sources: discovery.sources.map((source) => ({ ...source })),
+    cached,
+  };
+}
+
+/** Finds settings for a subject: cache first, else one shared discovery for the domain. */
+export class LookupService {
+  constructor(private readonly deps: LookupServiceDeps) {}
+
+  async lookup(subject: LookupSubject, options: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<LookupOutcome> {
+    const { value, cached } = await this.deps.cache.get(
+      subject.domain,
+      async (signal) => {
+        const discovery = await this.deps.resolver.resolve({
+          subject,
+          signal,
+          deadlineMs: this.deps.config.LOOKUP_TIMEOUT_MS,
+          log: this.deps.log,
+        });
+        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.config) };
+      },
+      options,
+    );
+    if (!value.found) return { found: false, sources: value.sources };
+    return { found: true, result: toLookupResult(value, subject, cached) };
+  }
+
+  /** Whether a fresh lookup for this domain would be answered from the cache (no discovery). */
+  isCached(domain: string): boolean {
+    return this.deps.cache.peek(domain) !== undefined;
+  }
+}

@@ -1,0 +1,115 @@
+import net from 'node:net';
+import type { DnsResolver } from './dns.js';
+import type { AddressPolicy } from './policy.js';
+
+/** A host resolved and cleared by the address policy, or why not. */
+export type TargetResolution =
+  | { ok: true; addresses: string[]; ttlS: number | undefined; ms: number }
+  | { ok: false; code: 'dns_failed' | 'forbidden_target'; message: string; address?: string; ms: number };
+
+/** An open TCP connection to a cleared address, or why there is none. */
+export type ConnectResult =
+  | { ok: true; socket: net.Socket; address: string; ms: { dns: number; connect: number } }
+  | {
+      ok: false;
+      code: 'dns_failed' | 'forbidden_target' | 'connect_refused' | 'connect_timeout' | 'timeout';
+      message: string;
+      address: string | null;
+      ms: { dns: number; connect: number };
+    };
+
+const elapsed = (since: number) => Math.round((performance.now() - since) * 10) / 10;
+
+/**
+ * The only door to the network for TCP: resolves through the service's resolver, applies the
+ * address policy to every address, and connects to an address that was checked, never to the
+ * name (Security: a second resolution would let DNS rebinding swap in a refused address).
+ */
+export class Network {
+  constructor(
+    readonly dns: DnsResolver,
+    readonly policy: AddressPolicy,
+  ) {}
+
+  /** Resolves a host and clears it; if any of its addresses is refused, the whole host is refused. */
+  async resolveTarget(host: string, signal?: AbortSignal): Promise<TargetResolution> {
+    const started = performance.now();
+    const answer = await this.dns.addresses(host, signal);
+    if (!answer.ok) {
+      return { ok: false, code: 'dns_failed', message: `cannot resolve ${host}: ${answer.code}`, ms: elapsed(started) };
+    }
+    for (const address of answer.records) {
+      const verdict = this.policy.check(address);
+      if (!verdict.allowed) {
+        return {
+          ok: false,
+          code: 'forbidden_target',
+          message: `${host} resolves to a refused address (${verdict.reason})`,
+          address,
+          ms: elapsed(started),
+        };
+      }
+    }
+    return { ok: true, addresses: answer.records, ttlS: answer.ttlS, ms: elapsed(started) };
+  }
+
+  /** Opens a TCP connection to the first reachable cleared address of the host. */
+  async connect(options: { host: string; port: number; timeoutMs: number; signal?: AbortSignal }): Promise<ConnectResult> {
+    const target = await this.resolveTarget(options.host, options.signal);
+    if (!target.ok) {
+      return { ok: false, code: target.code, message: target.message, address: target.address ?? null, ms: { dns: target.ms, connect: 0 } };
+    }
+    const started = performance.now();
+    let last: ConnectResult | null = null;
+    for (const address of target.addresses) {
+      const remaining = options.timeoutMs - (performance.now() - started);
+      if (remaining <= 0) break;
+      const attempt = await connectAddress(address, options.port, remaining, options.signal);
+      if (attempt.ok) return { ok: true, socket: attempt.socket, address, ms: { dns: target.ms, connect: elapsed(started) } };
+      last = { ok: false, code: attempt.code, message: attempt.message, address, ms: { dns: target.ms, connect: elapsed(started) } };
+      if (attempt.code === 'timeout') break;
+    }
+    return (
+      last ?? {
+        ok: false,
+        code: 'connect_timeout',
+        message: `no connection to ${options.host}:${options.port} within ${options.timeoutMs} ms`,
+        address: target.addresses[0] ?? null,
+        ms: { dns: target.ms, connect: elapsed(started) },
+      }
+    );
+  }
+}
+
+/** Connects to one literal address (never a name: see Network). */
+function connectAddress(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ ok: true; socket: net.Socket } | { ok: false; code: 'connect_refused' | 'connect_timeout' | 'timeout'; message: string }> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve({ ok: false, code: 'timeout', message: 'aborted before connecting' });
+    const socket = net.connect({ host: address, port, noDelay: true });
+    type Outcome = { ok: true; socket: net.Socket } | { ok: false; code: 'connect_refused' | 'connect_timeout' | 'timeout'; message: string };
+    const done = (result: Outcome) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('error', onError);
+      socket.removeListener('connect', onConnect);
+      if (!result.ok) socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(
+      () => done({ ok: false, code: 'connect_timeout', message: `no TCP connection to ${address}:${port} within ${Math.round(timeoutMs)} ms` }),
+      timeoutMs,
+    );
+    const onAbort = () => done({ ok: false, code: 'timeout', message: 'aborted while connecting' });
+    const onError = (error: NodeJS.ErrnoException) =>
+      done({ ok: false, code: 'connect_refused', message: `${address}:${port}: ${error.code ?? error.message}` });
+    const onConnect = () => done({ ok: true, socket });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+  });
+}

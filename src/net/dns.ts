@@ -1,0 +1,131 @@
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { parseDnsServer } from '../config/env.js';
+
+/** Outcome of a DNS question. Failures are values; `not-found` covers NXDOMAIN and NODATA. */
+export type DnsAnswer<T> =
+  | { ok: true; records: T[]; ttlS: number | undefined }
+  | { ok: false; kind: 'not-found' | 'error' | 'timeout'; code: string; message: string };
+
+/** An MX record. */
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+
+/** An SRV record (RFC 2782). */
+export interface SrvRecord {
+  name: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+
+/** Options of the service's DNS resolver. */
+export interface DnsOptions {
+  /** DNS_SERVERS entries (`ip`, `ip:port`, `[v6]:port`); empty = the system's resolvers. */
+  servers: readonly string[];
+  timeoutMs: number;
+  tries: number;
+}
+
+function classify(error: unknown): { kind: 'not-found' | 'error' | 'timeout'; code: string; message: string } {
+  const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+  const message = (error as Error).message ?? String(error);
+  if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'ENONAME') return { kind: 'not-found', code, message };
+  if (code === 'ETIMEOUT' || code === 'ECANCELLED') return { kind: 'timeout', code, message };
+  return { kind: 'error', code, message };
+}
+
+/**
+ * The one resolver that answers every name the service resolves (SRV, MX, fetch and probe targets).
+ * It talks DNS directly to the configured servers (c-ares), never through `dns.lookup`, which would
+ * read /etc/hosts and block libuv's threadpool. Each query has a timeout and an explicit try count.
+ */
+export class DnsResolver {
+  readonly #resolver: Resolver;
+
+  constructor(readonly options: DnsOptions) {
+    this.#resolver = new Resolver({ timeout: options.timeoutMs, tries: options.tries });
+    if (options.servers.length > 0) {
+      this.#resolver.setServers(
+        options.servers.map((entry) => {
+          const parsed = parseDnsServer(entry);
+          if (!parsed) throw new Error(`invalid DNS server ${entry}`);
+          return isIP(parsed.address) === 6 ? `[${parsed.address}]:${parsed.port}` : `${parsed.address}:${parsed.port}`;
+        }),
+      );
+    }
+  }
+
+  /** Runs a query; an aborted signal cancels the resolver's outstanding queries for this call. */
+  async #ask<T>(query: () => Promise<T[]>, ttlOf: (records: T[]) => number | undefined, signal?: AbortSignal): Promise<DnsAnswer<T>> {
+    if (signal?.aborted) return { ok: false, kind: 'timeout', code: 'ECANCELLED', message: 'aborted' };
+    try {
+      const records = await (signal ? raceAbort(query(), signal) : query());
+      return { ok: true, records, ttlS: ttlOf(records) };
+    } catch (error) {
+      return { ok: false, ...classify(error) };
+    }
+  }
+
+  /** A and AAAA records of a host, with the smallest TTL; an IP literal answers itself. */
+  async addresses(host: string, signal?: AbortSignal): Promise<DnsAnswer<string>> {
+    if (isIP(host)) return { ok: true, records: [host], ttlS: undefined };
+    const [v4, v6] = await Promise.all([
+      this.#ask(() => this.#resolver.resolve4(host, { ttl: true }), minTtl, signal),
+      this.#ask(() => this.#resolver.resolve6(host, { ttl: true }), minTtl, signal),
+    ]);
+    const records = [...(v4.ok ? v4.records : []), ...(v6.ok ? v6.records : [])];
+    if (records.length > 0) {
+      const ttls = [v4, v6].flatMap((answer) => (answer.ok && answer.ttlS !== undefined ? [answer.ttlS] : []));
+      return {
+        ok: true,
+        records: records.map((record) => record.address),
+        ttlS: ttls.length ? Math.min(...ttls) : undefined,
+      };
+    }
+    // Report the more telling failure: a timeout or SERVFAIL matters more than NODATA on one family.
+    const failures = [v4, v6].filter((answer): answer is Extract<DnsAnswer<unknown>, { ok: false }> => !answer.ok);
+    const worst = failures.find((answer) => answer.kind === 'timeout') ?? failures.find((answer) => answer.kind === 'error') ?? failures[0];
+    return worst ?? { ok: false, kind: 'not-found', code: 'ENODATA', message: `${host} has no addresses` };
+  }
+
+  async mx(domain: string, signal?: AbortSignal): Promise<DnsAnswer<MxRecord>> {
+    return this.#ask(() => this.#resolver.resolveMx(domain), () => undefined, signal);
+  }
+
+  async srv(name: string, signal?: AbortSignal): Promise<DnsAnswer<SrvRecord>> {
+    return this.#ask(() => this.#resolver.resolveSrv(name), () => undefined, signal);
+  }
+
+  async txt(name: string, signal?: AbortSignal): Promise<DnsAnswer<string[]>> {
+    return this.#ask(() => this.#resolver.resolveTxt(name), () => undefined, signal);
+  }
+
+  /** Cancels every outstanding query (shutdown). */
+  cancel(): void {
+    this.#resolver.cancel();
+  }
+}
+
+function minTtl(records: { ttl: number }[]): number | undefined {
+  return records.length ? Math.min(...records.map((record) => record.ttl)) : undefined;
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(Object.assign(new Error('aborted'), { code: 'ECANCELLED' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError, errorBody } from '../domain/errors.js';
+import type { ErrorCode } from '../domain/schemas.js';
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 404) return 'not_found';
+  if (status === 405) return 'method_not_allowed';
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'busy';
+  if (status === 408 || status === 504) return 'timeout';
+  return 'invalid_input';
+}
+
+/** One error handler for the whole API: stable codes, and 5xx bodies never show internals. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      reply.headers(error.headers).code(error.status).send(errorBody(error.code, error.message));
+      return;
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const details = error.validation
+        .map((issue) => `${issue.instancePath.replace(/^\//, '') || 'request'}: ${issue.message}`)
+        .join('; ');
+      reply.code(400).send(errorBody('invalid_input', `invalid ${error.validationContext ?? 'request'}: ${details}`));
+      return;
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const code = codeForStatus(status);
+      reply.code(status).send(errorBody(code, error.message));
+      return;
+    }
+    request.log.error({ err: error }, 'request failed');
+    reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; please try again'));
+  });
+}

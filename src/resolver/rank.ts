@@ -1,0 +1,46 @@
+import type { Protocol, Security } from '../domain/schemas.js';
+import type { CandidateServer } from '../sources/types.js';
+
+const PROTOCOL_ORDER: Record<Protocol, number> = { imap: 0, pop3: 1, smtp: 2 };
+/** RFC 8314: implicit TLS is preferred over STARTTLS, and both over plaintext. */
+export const SECURITY_ORDER: Record<Security, number> = { tls: 0, starttls: 1, none: 2 };
+
+/** Identity of a server across sources: the same endpoint found twice is one server. */
+export function serverKey(server: Pick<CandidateServer, 'protocol' | 'host' | 'port' | 'security'>): string {
+  return `${server.protocol}|${server.host.toLowerCase()}|${server.port}|${server.security}`;
+}
+
+/**
+ * Deduplicates and orders servers: IMAP before POP3; then by the rank of the source that found it
+ * (a better source's word wins); within a source implicit TLS before STARTTLS before none. A server
+ * found by several sources keeps the best source's provenance, and counts as trusted if any
+ * trusted source reported it.
+ */
+export function rankServers(candidates: { server: CandidateServer; priority: number }[]): {
+  incoming: CandidateServer[];
+  outgoing: CandidateServer[];
+} {
+  const byKey = new Map<string, { server: CandidateServer; priority: number; index: number }>();
+  candidates.forEach(({ server, priority }, index) => {
+    const key = serverKey(server);
+    const existing = byKey.get(key);
+    if (!existing) {
+      byKey.set(key, { server: { ...server }, priority, index });
+    } else if (server.trusted && !existing.server.trusted) {
+      existing.server.trusted = true;
+      if (priority < existing.priority) Object.assign(existing, { server: { ...server }, priority });
+    }
+  });
+  const sorted = [...byKey.values()].sort(
+    (a, b) =>
+      PROTOCOL_ORDER[a.server.protocol] - PROTOCOL_ORDER[b.server.protocol] ||
+      a.priority - b.priority ||
+      SECURITY_ORDER[a.server.security] - SECURITY_ORDER[b.server.security] ||
+      a.index - b.index,
+  );
+  const servers = sorted.map((entry) => entry.server);
+  return {
+    incoming: servers.filter((server) => server.protocol !== 'smtp'),
+    outgoing: servers.filter((server) => server.protocol === 'smtp'),
+  };
+}

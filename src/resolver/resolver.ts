@@ -1,0 +1,178 @@
+import type { Log as Logger } from '../domain/log.js';
+import type { LookupSubject } from '../domain/input.js';
+import type { SourceReport } from '../domain/schemas.js';
+import type { Provider } from '../provider-db/schema.js';
+import type { CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
+import { rankServers } from './rank.js';
+
+/** The domain-level answer of one discovery run (usernames are still templates). */
+export interface Discovery {
+  found: boolean;
+  provider: Provider | null;
+  incoming: CandidateServer[];
+  outgoing: CandidateServer[];
+  sources: SourceReport[];
+  /** Smallest TTL any contributing source asked for, if any did. */
+  ttlS: number | undefined;
+  /** True when some source failed or timed out, so a negative answer is less certain. */
+  degraded: boolean;
+}
+
+/** Options of one resolver run. */
+export interface ResolveOptions {
+  subject: LookupSubject;
+  /** Aborts everything (client gone, shutdown). */
+  signal?: AbortSignal;
+  deadlineMs: number;
+  log: Logger;
+}
+
+const now = () => performance.now();
+
+/**
+ * Runs every source in parallel under one deadline and ranks the results (ranked, not raced):
+ * the answer goes out as soon as no better-ranked source is still pending, and the pending
+ * lower-ranked ones are aborted. Fallback sources (guessing) run only when nothing else found anything.
+ */
+export class Resolver {
+  readonly #sources: Source[];
+
+  constructor(sources: Source[]) {
+    this.#sources = [...sources].sort((a, b) => a.priority - b.priority);
+  }
+
+  get sources(): readonly Source[] {
+    return this.#sources;
+  }
+
+  async resolve(options: ResolveOptions): Promise<Discovery> {
+    const started = now();
+    const deadline = AbortSignal.timeout(options.deadlineMs);
+    const primary = this.#sources.filter((source) => !source.fallback);
+    const fallback = this.#sources.filter((source) => source.fallback);
+
+    let settled = await this.#runGroup(primary, options, deadline);
+    if (!settled.some((entry) => entry.result.outcome === 'found') && fallback.length > 0) {
+      if (deadline.aborted || options.signal?.aborted) {
+        settled = settled.concat(fallback.map((source) => skipped(source, 'the lookup deadline passed first')));
+      } else {
+        settled = settled.concat(await this.#runGroup(fallback, options, deadline));
+      }
+    } else {
+      settled = settled.concat(fallback.map((source) => skipped(source, 'only used when no other source finds settings')));
+    }
+    options.log.debug({ ms: Math.round(now() - started) }, 'discovery finished');
+    return merge(settled, this.#sources);
+  }
+
+  /** Starts every source of the group; settles when the best found result can no longer be beaten. */
+  async #runGroup(group: Source[], options: ResolveOptions, deadline: AbortSignal): Promise<SettledSource[]> {
+    if (group.length === 0) return [];
+    const early = new AbortController();
+    const signals = [deadline, early.signal, ...(options.signal ? [options.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    const results = new Map<Source, SettledSource>();
+
+    return new Promise<SettledSource[]>((resolve) => {
+      const started = now();
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        early.abort();
+        signal.removeEventListener('abort', onAbort);
+        resolve(
+          group.map((source) => {
+            const entry = results.get(source);
+            if (entry) return entry;
+            const outcome = deadline.aborted ? 'timeout' : 'skipped';
+            const detail = deadline.aborted
+              ? `no answer within the ${options.deadlineMs} ms lookup deadline`
+              : options.signal?.aborted
+                ? 'the lookup was cancelled'
+                : 'a better-ranked source already answered';
+            return skipped(source, detail, outcome, now() - started);
+          }),
+        );
+      };
+      const onAbort = () => finish();
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) return finish();
+
+      const decide = () => {
+        const best = group.find((source) => results.get(source)?.result.outcome === 'found');
+        const pendingBetter = group.some(
+          (source) => !results.has(source) && (!best || source.priority < best.priority),
+        );
+        if (!pendingBetter) finish();
+      };
+
+      for (const source of group) {
+        const sourceStarted = now();
+        run(source, { subject: options.subject, signal, log: options.log }).then((result) => {
+          if (finished) return;
+          results.set(source, { source, result, report: report(source, result, now() - sourceStarted) });
+          decide();
+        });
+      }
+    });
+  }
+}
+
+/** Calls a source, turning a thrown bug into an `error` value so one broken source never sinks a lookup. */
+async function run(source: Source, context: Parameters<Source['lookup']>[0]): Promise<SourceResult> {
+  try {
+    return await source.lookup(context);
+  } catch (error) {
+    if (context.signal.aborted) return { outcome: 'timeout', detail: 'aborted' };
+    context.log.error({ err: error, source: source.name }, 'source threw');
+    return { outcome: 'error', error: 'internal_error', detail: 'the source failed unexpectedly' };
+  }
+}
+
+function report(source: Source, result: SourceResult, ms: number): SourceReport {
+  const entry: SourceReport = { name: source.name, outcome: result.outcome, ms: Math.round(ms * 10) / 10 };
+  if (result.detail !== undefined) entry.detail = result.detail;
+  if (result.url !== undefined) entry.url = result.url;
+  if (result.outcome === 'error') entry.error = result.error;
+  return entry;
+}
+
+function skipped(
+  source: Source,
+  detail: string,
+  outcome: 'skipped' | 'timeout' = 'skipped',
+  ms = 0,
+): SettledSource {
+  const result: SourceResult = { outcome, detail };
+  return { source, result, report: report(source, result, ms) };
+}
+
+/** Merges found results: deduplicated servers, ranked; provider from the best source that names one. */
+function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
+  const found = settled
+    .filter((entry) => entry.result.outcome === 'found')
+    .sort((a, b) => a.source.priority - b.source.priority);
+  const candidates: { server: CandidateServer; priority: number }[] = [];
+  let provider: Provider | null = null;
+  let ttlS: number | undefined;
+  for (const entry of found) {
+    if (entry.result.outcome !== 'found') continue;
+    if (!provider && entry.result.provider) provider = entry.result.provider;
+    if (entry.result.ttlS !== undefined) ttlS = Math.min(ttlS ?? Infinity, entry.result.ttlS);
+    for (const server of entry.result.servers) candidates.push({ server, priority: entry.source.priority });
+  }
+  const ranked = rankServers(candidates);
+  const position = new Map(order.map((source, index) => [source, index]));
+  return {
+    found: ranked.incoming.length > 0 || ranked.outgoing.length > 0,
+    provider,
+    incoming: ranked.incoming,
+    outgoing: ranked.outgoing,
+    sources: [...settled]
+      .sort((a, b) => (position.get(a.source) ?? 0) - (position.get(b.source) ?? 0))
+      .map((entry) => entry.report),
+    ttlS,
+    degraded: settled.some((entry) => entry.result.outcome === 'error' || entry.result.outcome === 'timeout'),
+  };
+}

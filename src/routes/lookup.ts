@@ -1,0 +1,80 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ApiError } from '../domain/errors.js';
+import { parseLookupInput } from '../domain/input.js';
+import { errorBodySchema, lookupResultSchema, type Server } from '../domain/schemas.js';
+import type { LookupService } from '../lookup/lookup-service.js';
+import type { ServerChecker } from '../probes/types.js';
+
+/** Query booleans: `true`/`1` and `false`/`0`, so `?check=true` reads as people write it. */
+export const queryBoolean = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
+
+const lookupQuerySchema = z.object({
+  email: z.string().max(320).optional().describe('An email address; give this or domain'),
+  domain: z.string().max(320).optional().describe('A mail domain; give this or email'),
+  check: queryBoolean.describe('Also run a live check of every returned server'),
+  fresh: queryBoolean.describe('Bypass the cache (support staff)'),
+});
+
+/** Options of the lookup routes. */
+export interface LookupRoutesOptions {
+  lookup: LookupService;
+  checker?: ServerChecker;
+}
+
+/** GET /v1/lookup: settings for an address or a domain. */
+export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, options) => {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/lookup',
+    {
+      schema: {
+        summary: 'Find mail settings for an email address or a domain',
+        description:
+          'Give exactly one of `email` or `domain`. Incoming servers come best first, IMAP recommended whenever an IMAP server exists.',
+        tags: ['lookup'],
+        querystring: lookupQuerySchema,
+        response: { 200: lookupResultSchema, 400: errorBodySchema, 404: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const input = parseLookupInput(request.query);
+      if (!input.ok) throw new ApiError('invalid_input', input.message);
+      const subject = input.subject;
+      // A client that goes away cancels its share of the work (the computation stops when nobody waits).
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!reply.sent) gone.abort(new Error('client disconnected'));
+      };
+      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
+      try {
+        const outcome = await options.lookup.lookup(subject, { signal: gone.signal, fresh: request.query.fresh });
+        request.log.info(
+          { domain: subject.domain, outcome: outcome.found ? 'found' : 'not-found', cached: outcome.found && outcome.result.cached },
+          'lookup',
+        );
+        if (!outcome.found) throw new ApiError('not_found', `no mail settings are known for ${subject.domain}`);
+        const result = outcome.result;
+        if (request.query.check) {
+          const checker = options.checker;
+          if (!checker) throw new ApiError('invalid_input', 'live checks are not available on this server');
+          const checkOne = async (server: Server) => {
+            server.check = await checker.check(
+              { host: server.host, port: server.port, protocol: server.protocol, security: server.security },
+              { signal: gone.signal, fresh: request.query.fresh },
+            );
+          };
+          await Promise.all([...result.incoming, ...result.outgoing].map(checkOne));
+        }
+        return result;
+      } finally {
+        request.raw.removeListener('close', onClose);
+        reply.raw.removeListener('close', onClose);
+      }
+    },
+  );
+};

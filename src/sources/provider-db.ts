@@ -1,0 +1,35 @@
+import type { ProviderDb } from '../provider-db/provider-db.js';
+import type { Provider } from '../provider-db/schema.js';
+import type { CandidateServer, Source } from './types.js';
+
+/** Turns a provider entry into candidate servers, all tagged with the given provenance. */
+export function providerServers(provider: Provider, source: string): CandidateServer[] {
+  return [...provider.incoming, ...provider.outgoing].map((server) => ({
+    protocol: server.protocol,
+    host: server.host,
+    port: server.port,
+    security: server.security,
+    username: server.username,
+    authentication: [...server.authentication],
+    source,
+    trusted: true,
+  }));
+}
+
+/** Source 1: the embedded provider database, matched by the email domain. */
+export function createProviderDbSource(db: ProviderDb): Source {
+  return {
+    name: 'provider-db',
+    priority: 0,
+    async lookup({ subject }) {
+      const provider = db.byDomain(subject.domain);
+      if (!provider) return { outcome: 'not-found', detail: `no provider lists ${subject.domain}` };
+      return {
+        outcome: 'found',
+        provider,
+        servers: providerServers(provider, `provider-db:${provider.id}`),
+        detail: `${subject.domain} is a domain of ${provider.name}`,
+      };
+    },
+  };
+}
