@@ -1,12 +1,12 @@
 // npm run providers:check — validates every provider file and the cross-file rules; exits 1 on errors.
+// --write-schema also regenerates providers/provider.schema.json; --verbose lists warnings.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { checkProviders } from '../src/provider-db/check.js';
 import { BUILT_IN_PROVIDERS_DIR, ProviderDbError, readProviderDir } from '../src/provider-db/provider-db.js';
-import { providerSchema } from '../src/provider-db/schema.js';
+import { providerJsonSchema } from '../src/provider-db/json-schema.js';
 
-const dir = process.argv[2] ?? BUILT_IN_PROVIDERS_DIR;
+const dir = process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? BUILT_IN_PROVIDERS_DIR;
 const verbose = process.argv.includes('--verbose');
 try {
   const providers = await readProviderDir(dir);
@@ -18,8 +18,7 @@ try {
       `${report.errors.length} errors, ${report.warnings.length} warnings${verbose ? '' : ' (--verbose lists them)'}`,
   );
   if (process.argv.includes('--write-schema')) {
-    const schema = z.toJSONSchema(providerSchema, { io: 'input' });
-    await writeFile(path.join(BUILT_IN_PROVIDERS_DIR, 'provider.schema.json'), `${JSON.stringify(schema, null, 2)}\n`);
+    await writeFile(path.join(BUILT_IN_PROVIDERS_DIR, 'provider.schema.json'), providerJsonSchema());
   }
   process.exit(report.errors.length > 0 ? 1 : 0);
 } catch (error) {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { providerJsonSchema } from '../../src/provider-db/json-schema.js';
 import { checkProviders } from '../../src/provider-db/check.js';
 import { BUILT_IN_PROVIDERS_DIR, ProviderDb, ProviderDbError, loadProviderDb, readProviderDir } from '../../src/provider-db/provider-db.js';
 import { FIXTURE_PROVIDERS_DIR } from '../helpers/app.js';
@@ -18,6 +20,10 @@ describe('shipped provider database', async () => {
   it('holds at least 50 providers and 300 domains', () => {
     assert.ok(report.providers >= 50, `${report.providers} providers`);
     assert.ok(report.domains >= 300, `${report.domains} domains`);
+  });
+
+  it('publishes a current JSON Schema for editors (npm run providers:check -- --write-schema)', async () => {
+    assert.equal(await readFile(new URL('provider.schema.json', `file://${BUILT_IN_PROVIDERS_DIR}`), 'utf8'), providerJsonSchema());
   });
 
   it('loads into an index where every listed domain finds its provider', async () => {
