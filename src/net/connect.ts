@@ -5,7 +5,15 @@ import type { AddressPolicy } from './policy.js';
 /** A host resolved and cleared by the address policy, or why not. */
 export type TargetResolution =
   | { ok: true; addresses: string[]; ttlS: number | undefined; ms: number }
-  | { ok: false; code: 'dns_failed' | 'forbidden_target'; message: string; address?: string; ms: number };
+  | {
+      ok: false;
+      code: 'dns_failed' | 'forbidden_target';
+      message: string;
+      address?: string;
+      /** For dns_failed: whether the name does not exist, or the resolver failed or timed out. */
+      dnsKind?: 'not-found' | 'error' | 'timeout';
+      ms: number;
+    };
 
 /** An open TCP connection to a cleared address, or why there is none. */
 export type ConnectResult =
@@ -36,7 +44,7 @@ export class Network {
     const started = performance.now();
     const answer = await this.dns.addresses(host, signal);
     if (!answer.ok) {
-      return { ok: false, code: 'dns_failed', message: `cannot resolve ${host}: ${answer.code}`, ms: elapsed(started) };
+      return { ok: false, code: 'dns_failed', message: `cannot resolve ${host}: ${answer.code}`, dnsKind: answer.kind, ms: elapsed(started) };
     }
     for (const address of answer.records) {
       const verdict = this.policy.check(address);

@@ -1,7 +1,13 @@
 import type { Config } from '../config/env.js';
 import type { Network } from '../net/connect.js';
+import { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
+import { createAutoconfigSource, createWellKnownAutoconfigSource } from './autoconfig.js';
+import { createHttpAutoconfigSource } from './http-autoconfig.js';
+import { createIspdbSource } from './ispdb.js';
+import { createMxSource } from './mx.js';
 import { createProviderDbSource } from './provider-db.js';
+import { createSrvSource } from './srv.js';
 import type { Source } from './types.js';
 
 /** What the default sources need. */
@@ -9,9 +15,34 @@ export interface SourceDeps {
   config: Config;
   providerDb: ProviderDb;
   network: Network;
+  /** The fetcher for autoconfig and ISPDB; made from config and network when absent. */
+  http?: HttpClient;
 }
 
-/** The sources a lookup consults, in no particular order (the resolver ranks them by priority). */
+/** Creates the service's HTTP client: total timeout from HTTP_TIMEOUT_MS, the ISPDB port allowed. */
+export function createHttpClient(config: Config, network: Network, extra: { ca?: string } = {}): HttpClient {
+  const ports = [80, 443];
+  if (config.ISPDB_URL) {
+    const url = new URL(config.ISPDB_URL);
+    if (url.port) ports.push(Number(url.port));
+  }
+  return new HttpClient({ network, timeoutMs: config.HTTP_TIMEOUT_MS, allowedPorts: ports, ...(extra.ca ? { ca: extra.ca } : {}) });
+}
+
+/**
+ * The sources a lookup consults, in no particular order (the resolver ranks them by priority):
+ * provider-db 0 > https autoconfig 10, well-known 11 > ISPDB 20 > SRV 30 > MX 40 > http autoconfig 50.
+ */
 export function createDefaultSources(deps: SourceDeps): Source[] {
-  return [createProviderDbSource(deps.providerDb)];
+  const http = deps.http ?? createHttpClient(deps.config, deps.network);
+  const dns = deps.network.dns;
+  return [
+    createProviderDbSource(deps.providerDb),
+    createAutoconfigSource(http),
+    createWellKnownAutoconfigSource(http),
+    createIspdbSource(http, deps.config.ISPDB_URL),
+    createSrvSource(dns),
+    createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrl: deps.config.ISPDB_URL }),
+    createHttpAutoconfigSource(http),
+  ];
 }

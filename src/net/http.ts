@@ -1,0 +1,273 @@
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Network } from './connect.js';
+
+/** Stable codes of a failed fetch. */
+export type HttpErrorCode =
+  | 'invalid_url'
+  | 'blocked'
+  | 'no_such_host'
+  | 'dns_failed'
+  | 'connect_failed'
+  | 'tls_error'
+  | 'timeout'
+  | 'aborted'
+  | 'too_large'
+  | 'encoding_refused'
+  | 'redirect_refused'
+  | 'too_many_redirects'
+  | 'http_error';
+
+/** Outcome of one fetch: the body of a 2xx answer, or why there is none. Never thrown. */
+export type HttpResult =
+  | { ok: true; status: number; body: string; url: string; contentType: string | undefined; redirects: number }
+  | { ok: false; code: HttpErrorCode; message: string; url: string; status?: number };
+
+/** Options of the HTTP client. */
+export interface HttpClientOptions {
+  network: Network;
+  /** Total time of one fetch, redirects and body included (HTTP_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Body cap in bytes, enforced while streaming (default 256 KiB). */
+  maxBytes?: number;
+  /** Redirects followed at most (default 3). */
+  maxRedirects?: number;
+  /** Ports a URL may name; default 80 and 443 (a redirect must not turn the service into a port scanner). */
+  allowedPorts?: readonly number[];
+  /** Extra trusted CA certificates (tests). Production leaves it unset: the system store plus NODE_EXTRA_CA_CERTS. */
+  ca?: string | Buffer | (string | Buffer)[];
+  userAgent?: string;
+}
+
+/** Options of one fetch. */
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /** Accept header value. */
+  accept?: string;
+}
+
+/** Raised inside the connector when a host resolves to a refused address; never leaves this module. */
+class LookupRefused extends Error {
+  constructor(
+    readonly code: 'EADDRBLOCKED' | 'EDNSFAILED' | 'EDNSNOTFOUND',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_MAX_BYTES = 256 * 1024;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_CERT)/;
+
+/**
+ * Fetches small documents (autoconfig XML, ISPDB) from URLs named by untrusted input.
+ * Security: every connection resolves through the service's DnsResolver and clears every address
+ * with the AddressPolicy inside the connector's `lookup`, so the socket connects to exactly the
+ * addresses that were checked (no second resolution, so DNS rebinding cannot swap one in); IP-literal
+ * URLs, which skip `lookup`, are checked before the request. Certificates are validated, redirects are
+ * re-checked and never go from https to http, bodies are capped while streaming, compressed bodies
+ * are refused, and one total timeout covers headers, redirects and a slow-drip body.
+ */
+export class HttpClient {
+  readonly #network: Network;
+  readonly #agent: Agent;
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+  readonly #maxRedirects: number;
+  readonly #allowedPorts: Set<number>;
+  readonly #userAgent: string;
+
+  constructor(options: HttpClientOptions) {
+    this.#network = options.network;
+    this.#timeoutMs = options.timeoutMs;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#maxRedirects = options.maxRedirects ?? 3;
+    this.#allowedPorts = new Set(options.allowedPorts ?? [80, 443]);
+    this.#userAgent = options.userAgent ?? 'mailsettings/0.1 (+autoconfig lookup)';
+    this.#agent = new Agent({
+      connect: {
+        timeout: options.timeoutMs,
+        rejectUnauthorized: true,
+        lookup: this.#lookup,
+        ...(options.ca ? { ca: options.ca } : {}),
+      },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 10_000,
+      connections: 4,
+      maxResponseSize: this.#maxBytes + 1,
+    });
+  }
+
+  /** Node's `lookup` contract, answered by the service resolver and the address policy only. */
+  readonly #lookup = (
+    hostname: string,
+    options: LookupOneOptions | LookupAllOptions | number,
+    callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    const all = typeof options === 'object' && options !== null && (options as LookupAllOptions).all === true;
+    const family = typeof options === 'number' ? options : (options as LookupOneOptions | undefined)?.family;
+    this.#network.resolveTarget(hostname).then(
+      (target) => {
+        if (!target.ok) {
+          const code = target.code === 'forbidden_target' ? 'EADDRBLOCKED' : target.dnsKind === 'not-found' ? 'EDNSNOTFOUND' : 'EDNSFAILED';
+          callback(new LookupRefused(code, target.message), all ? [] : '', 0);
+          return;
+        }
+        let entries = target.addresses.map((address) => ({ address, family: isIP(address) }));
+        const wanted = family === 4 || family === 6 ? entries.filter((entry) => entry.family === family) : entries;
+        if (wanted.length > 0) entries = wanted;
+        if (all) callback(null, entries);
+        else callback(null, entries[0]?.address ?? '', entries[0]?.family ?? 4);
+      },
+      (error: unknown) => callback(new LookupRefused('EDNSFAILED', String(error)), all ? [] : '', 0),
+    );
+  };
+
+  /** GETs a URL, following at most three checked redirects; the result is a value, never thrown. */
+  async get(url: string, options: FetchOptions = {}): Promise<HttpResult> {
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    let current = url;
+    for (let redirects = 0; ; redirects += 1) {
+      const checked = this.#checkUrl(current);
+      if (!checked.ok) return { ...checked, url: current };
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(checked.url, {
+          method: 'GET',
+          dispatcher: this.#agent,
+          signal,
+          headers: {
+            accept: options.accept ?? 'application/xml, text/xml;q=0.9, */*;q=0.1',
+            'accept-encoding': 'identity',
+            'user-agent': this.#userAgent,
+          },
+        });
+      } catch (error) {
+        return { ...this.#failure(error, signal, deadline), url: current };
+      }
+      const { statusCode, headers, body } = response;
+      if (REDIRECT_STATUSES.has(statusCode)) {
+        body.destroy();
+        const location = header(headers, 'location');
+        if (!location) return { ok: false, code: 'http_error', status: statusCode, message: `redirect ${statusCode} without Location`, url: current };
+        if (redirects >= this.#maxRedirects) {
+          return { ok: false, code: 'too_many_redirects', message: `more than ${this.#maxRedirects} redirects`, url: current };
+        }
+        let next: URL;
+        try {
+          next = new URL(location, checked.url);
+        } catch {
+          return { ok: false, code: 'invalid_url', message: 'redirect to an invalid URL', url: current };
+        }
+        if (checked.url.protocol === 'https:' && next.protocol !== 'https:') {
+          return { ok: false, code: 'redirect_refused', message: `refused redirect from https to ${next.protocol}`, url: current };
+        }
+        current = next.href;
+        continue;
+      }
+      if (statusCode < 200 || statusCode > 299) {
+        body.destroy();
+        return { ok: false, code: 'http_error', status: statusCode, message: `HTTP ${statusCode}`, url: current };
+      }
+      const encoding = header(headers, 'content-encoding');
+      if (encoding && encoding.trim().toLowerCase() !== 'identity') {
+        // Security: a compressed body passes any compressed-size cap and then explodes (gzip bomb).
+        body.destroy();
+        return { ok: false, code: 'encoding_refused', message: `content-encoding ${encoding.slice(0, 40)} refused`, url: current };
+      }
+      const length = Number(header(headers, 'content-length') ?? NaN);
+      if (Number.isFinite(length) && length > this.#maxBytes) {
+        body.destroy();
+        return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${this.#maxBytes}`, url: current };
+      }
+      const read = await this.#readBody(body, signal, deadline);
+      if (!read.ok) return { ...read, url: current };
+      return { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
+    }
+  }
+
+  /** Streams the body, stopping as soon as it passes the cap. */
+  async #readBody(
+    body: Dispatcher.ResponseData['body'],
+    signal: AbortSignal,
+    deadline: AbortSignal,
+  ): Promise<{ ok: true; text: string } | { ok: false; code: HttpErrorCode; message: string }> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.#maxBytes) {
+          body.destroy();
+          return { ok: false, code: 'too_large', message: `body exceeds ${this.#maxBytes} bytes` };
+        }
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      body.destroy();
+      return this.#failure(error, signal, deadline);
+    }
+    return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  /** Security: scheme, credentials, port and IP literals are checked before anything connects. */
+  #checkUrl(text: string): { ok: true; url: URL } | { ok: false; code: HttpErrorCode; message: string } {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return { ok: false, code: 'invalid_url', message: 'not a URL' };
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, code: 'invalid_url', message: `scheme ${url.protocol} refused` };
+    if (url.username || url.password) return { ok: false, code: 'invalid_url', message: 'URLs with credentials are refused' };
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    if (!this.#allowedPorts.has(port)) return { ok: false, code: 'blocked', message: `port ${port} is not allowed` };
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // An IP literal never reaches `lookup`, so the policy is applied here (URL has already
+    // normalised odd IPv4 notations such as 0x7f.1 to dotted quads).
+    if (isIP(host)) {
+      const verdict = this.#network.policy.check(host);
+      if (!verdict.allowed) return { ok: false, code: 'blocked', message: verdict.reason };
+    }
+    return { ok: true, url };
+  }
+
+  #failure(error: unknown, signal: AbortSignal, deadline: AbortSignal): { ok: false; code: HttpErrorCode; message: string } {
+    const code = errorCode(error);
+    if (code === 'EADDRBLOCKED') return { ok: false, code: 'blocked', message: (error as Error).message };
+    if (code === 'EDNSNOTFOUND') return { ok: false, code: 'no_such_host', message: (error as Error).message };
+    if (code === 'EDNSFAILED') return { ok: false, code: 'dns_failed', message: (error as Error).message };
+    if (deadline.aborted) return { ok: false, code: 'timeout', message: `no complete answer within ${this.#timeoutMs} ms` };
+    if (signal.aborted) return { ok: false, code: 'aborted', message: 'the fetch was cancelled' };
+    if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { ok: false, code: 'too_large', message: `body exceeds ${this.#maxBytes} bytes` };
+    if (code.startsWith('UND_ERR_') && /TIMEOUT/.test(code)) return { ok: false, code: 'timeout', message: code };
+    if (TLS_ERROR.test(code)) return { ok: false, code: 'tls_error', message: code };
+    return { ok: false, code: 'connect_failed', message: code || String(error) };
+  }
+
+  /** Closes pooled connections (shutdown). */
+  async close(): Promise<void> {
+    await this.#agent.destroy();
+  }
+}
+
+function errorCode(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && code !== 'UND_ERR_ABORTED') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : '';
+}
+
+function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

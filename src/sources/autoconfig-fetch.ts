@@ -1,0 +1,80 @@
+import type { HttpClient, HttpResult } from '../net/http.js';
+import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
+import type { CandidateServer, SourceResult } from './types.js';
+
+/** What fetching one autoconfig URL needs. */
+export interface AutoconfigFetch {
+  http: HttpClient;
+  /** The URL to fetch (may carry the address in its query). */
+  url: string;
+  /** The URL shown in reports and provenance. Privacy: never the address (answers are cached per domain). */
+  shownUrl: string;
+  /** Provenance prefix of the servers, e.g. `autoconfig`, `ispdb`. */
+  source: string;
+  /** False for plain HTTP: an attacker on the path could have changed the answer. */
+  trusted: boolean;
+  /** The mail domain looked up (fills %EMAILDOMAIN% in host names). */
+  domain: string;
+  signal: AbortSignal;
+}
+
+/** Strips query and fragment: reports and provenance must not carry the email address. */
+export function withoutQuery(url: string): string {
+  const parsed = new URL(url);
+  parsed.search = '';
+  parsed.hash = '';
+  return parsed.href;
+}
+
+/** Turns a failed fetch into a source outcome: absent documents are `not-found`, refusals `blocked`. */
+export function fetchFailure(result: Extract<HttpResult, { ok: false }>, shownUrl: string): SourceResult {
+  const detail = result.message;
+  switch (result.code) {
+    case 'no_such_host':
+      return { outcome: 'not-found', detail, url: shownUrl };
+    case 'http_error':
+      if (result.status === 404 || result.status === 410) return { outcome: 'not-found', detail, url: shownUrl };
+      return { outcome: 'error', error: 'http_error', detail, url: shownUrl };
+    case 'blocked':
+      return { outcome: 'blocked', detail, url: shownUrl };
+    case 'timeout':
+    case 'aborted':
+      return { outcome: 'timeout', detail, url: shownUrl };
+    default:
+      return { outcome: 'error', error: result.code, detail, url: shownUrl };
+  }
+}
+
+/** Candidate servers from parsed autoconfig data, tagged with provenance and trust. */
+export function autoconfigServers(data: AutoconfigData, source: string, trusted: boolean): CandidateServer[] {
+  return [...data.incoming, ...data.outgoing].map((server) => ({
+    protocol: server.protocol,
+    host: server.host,
+    port: server.port,
+    security: server.security,
+    username: server.username,
+    authentication: [...server.authentication],
+    source,
+    trusted,
+  }));
+}
+
+/** Fetches and reads one autoconfig document; every failure is a value. */
+export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceResult> {
+  const response = await options.http.get(options.url, { signal: options.signal });
+  if (!response.ok) return fetchFailure(response, options.shownUrl);
+  const parsed = parseAutoconfigXml(response.body, { domain: options.domain });
+  if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: options.shownUrl };
+  const servers = autoconfigServers(parsed.data, `${options.source}:${options.shownUrl}`, options.trusted);
+  const droppedNote = parsed.dropped.length ? `; dropped: ${parsed.dropped.join('; ')}` : '';
+  if (servers.length === 0) {
+    return { outcome: 'not-found', detail: `the document lists no usable server${droppedNote}`, url: options.shownUrl };
+  }
+  const name = parsed.data.displayName ? ` (${parsed.data.displayName})` : '';
+  return {
+    outcome: 'found',
+    servers,
+    detail: `${servers.length} server(s)${name}${droppedNote}`,
+    url: options.shownUrl,
+  };
+}
