@@ -6,6 +6,7 @@ import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
+import { registerCors } from './plugins/cors.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
 import type { ServerChecker } from './probes/types.js';
@@ -14,6 +15,7 @@ import { Resolver, type Discovery } from './resolver/resolver.js';
 import { healthRoutes } from './routes/health.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
+import { widgetRoutes } from './routes/widget.js';
 import { createDefaultSources } from './sources/index.js';
 import type { Source } from './sources/types.js';
 
@@ -25,6 +27,8 @@ export interface AppDeps {
   checker?: ServerChecker;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
+  /** Directory of the built widget and pages (default dist/widget/). */
+  widgetDir?: string;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -95,9 +99,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   registerErrorHandler(app);
+  await registerCors(app, config.CORS_ORIGINS);
   await registerSwagger(app);
   await app.register(healthRoutes, { isReady: () => !closing });
   await app.register(lookupRoutes, { lookup, ...(deps.checker ? { checker: deps.checker } : {}) });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
+  await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;
 }

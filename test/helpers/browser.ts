@@ -1,0 +1,137 @@
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
+import { buildWidget } from '../../scripts/build-widget.js';
+import type { AppDeps } from '../../src/app.js';
+import type { Check } from '../../src/domain/schemas.js';
+import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
+import { buildTestApp } from './app.js';
+
+/** Loopback addresses of the browser tests (127.0.4.0/24 is this suite's range). */
+export const APP_HOST = '127.0.4.1';
+export const PAGE_HOST = '127.0.4.2';
+
+/** Where screenshots and other browser artefacts go (gitignored). */
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Screenshots shown in the README; refreshed when UPDATE_SCREENSHOTS=1. */
+export const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
+
+let built: Promise<string> | null = null;
+
+/** Builds the widget bundles once per test process into a private temporary directory. */
+export function buildWidgetForTests(): Promise<string> {
+  built ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'msl-widget-'));
+    await buildWidget(dir);
+    return dir;
+  })();
+  return built;
+}
+
+/** Starts headless Debian Chromium with everything that would reach the internet switched off. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** Starts the real app on 127.0.4.1 with the test providers and the built widget; returns its base URL. */
+export async function startBrowserApp(
+  overrides: Parameters<typeof buildTestApp>[0] = {},
+  deps: Partial<AppDeps> = {},
+): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildTestApp(overrides, { widgetDir: await buildWidgetForTests(), ...deps });
+  await app.listen({ host: APP_HOST, port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, url: `http://${APP_HOST}:${port}` };
+}
+
+/** A plain HTTP server on another origin (127.0.4.2) serving the given pages by path, as an ISP's site. */
+export async function startHostPages(pages: Record<string, string>): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    const page = pages[(request.url ?? '/').split('?')[0] ?? '/'];
+    response.writeHead(page === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(page ?? 'not found');
+  });
+  server.listen(0, PAGE_HOST);
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${PAGE_HOST}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A live checker that answers from a table instead of the network (the real one is tested against Dovecot). */
+export class FakeChecker implements ServerChecker {
+  readonly calls: CheckTarget[] = [];
+
+  async check(target: CheckTarget): Promise<Check> {
+    this.calls.push(target);
+    const refused = target.protocol === 'pop3' && target.security === 'none';
+    const tls = target.security !== 'none';
+    const base: Check = {
+      ok: !refused,
+      host: target.host,
+      port: target.port,
+      protocol: target.protocol,
+      security: target.security,
+      address: '127.0.4.99',
+      ms: { dns: 2, connect: 5, tls: tls ? 14 : 0, total: tls ? 31 : 9 },
+      greeting: refused ? '' : `${target.protocol.toUpperCase()} ready on ${target.host}`,
+      capabilities: target.protocol === 'imap' ? ['IMAP4rev1', 'IDLE', 'AUTH=PLAIN'] : [],
+      authMechanisms: refused ? [] : ['PLAIN', 'LOGIN'],
+      starttls: target.security === 'starttls',
+      tls: tls
+        ? {
+            authorized: true,
+            protocol: 'TLSv1.3',
+            cipher: 'TLS_AES_256_GCM_SHA384',
+            certificate: {
+              subject: `CN=${target.host}`,
+              issuer: 'CN=Test Lab CA',
+              validFrom: '2026-11-01T00:00:00.000Z',
+              validTo: '2027-01-15T00:00:00.000Z',
+              fingerprint256: 'AB:CD:EF:01',
+              subjectAltNames: [`DNS:${target.host}`],
+              daysLeft: target.security === 'starttls' ? 12 : 49,
+              hostnameMatches: true,
+              chain: [{ subject: 'CN=Test Lab CA', issuer: 'CN=Test Lab CA', validFrom: '2026-01-01T00:00:00.000Z', validTo: '2036-01-01T00:00:00.000Z' }],
+            },
+          }
+        : null,
+      warnings: target.security === 'starttls' ? ['certificate expires in 12 days'] : [],
+    };
+    if (refused) base.error = { code: 'connect_refused', message: `${target.host}:${target.port} refused the connection` };
+    return base;
+  }
+}
+
+/** Saves a screenshot under test-artifacts/ and, with UPDATE_SCREENSHOTS=1, also as docs/<docsName>. */
+export async function saveScreenshot(png: Buffer, name: string, docsName?: string): Promise<string> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const file = join(ARTIFACTS_DIR, name);
+  await writeFile(file, png);
+  if (docsName && process.env.UPDATE_SCREENSHOTS === '1') {
+    await mkdir(DOCS_DIR, { recursive: true });
+    await copyFile(file, join(DOCS_DIR, docsName));
+  }
+  return file;
+}

@@ -1,0 +1,56 @@
+// The browser side of the lookup API: one fetch helper shared by the widget and the desk page.
+import type { Check, LookupResult, Server, SourceReport } from '../../src/domain/schemas.js';
+
+export type { Check, LookupResult, Server, SourceReport };
+
+/** What a lookup call ended with, as the pages render it. */
+export type LookupOutcome =
+  | { kind: 'ok'; result: LookupResult; ms: number }
+  | { kind: 'not-found'; message: string }
+  | { kind: 'rate-limited'; retryAfterS: number | null; message: string }
+  | { kind: 'invalid'; message: string }
+  | { kind: 'error'; status: number; message: string };
+
+/** Query of one lookup: an address or a domain, plus the support options. */
+export interface LookupQuery {
+  query: string;
+  check?: boolean;
+  fresh?: boolean;
+}
+
+/** Builds the /v1/lookup URL: `email=` when the text has an @, `domain=` otherwise. */
+export function lookupUrl(base: string, { query, check, fresh }: LookupQuery): string {
+  const url = new URL('v1/lookup', base.endsWith('/') ? base : `${base}/`);
+  const text = query.trim();
+  url.searchParams.set(text.includes('@') ? 'email' : 'domain', text);
+  if (check) url.searchParams.set('check', 'true');
+  if (fresh) url.searchParams.set('fresh', 'true');
+  return url.toString();
+}
+
+/** Calls the API and sorts the answer into the states the pages show; never throws except on abort. */
+export async function fetchLookup(base: string, query: LookupQuery, signal?: AbortSignal): Promise<LookupOutcome> {
+  const started = performance.now();
+  let response: Response;
+  try {
+    response = await fetch(lookupUrl(base, query), { signal, headers: { accept: 'application/json' }, credentials: 'omit' });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { kind: 'error', status: 0, message: error instanceof Error ? error.message : String(error) };
+  }
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const message = (body as { error?: { message?: string } } | null)?.error?.message ?? response.statusText;
+  if (response.ok && body) return { kind: 'ok', result: body as LookupResult, ms: Math.round(performance.now() - started) };
+  if (response.status === 404) return { kind: 'not-found', message };
+  if (response.status === 429) {
+    const retry = Number(response.headers.get('retry-after'));
+    return { kind: 'rate-limited', retryAfterS: Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : null, message };
+  }
+  if (response.status === 400) return { kind: 'invalid', message };
+  return { kind: 'error', status: response.status, message };
+}
