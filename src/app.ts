@@ -16,7 +16,7 @@ import { healthRoutes } from './routes/health.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
 import { widgetRoutes } from './routes/widget.js';
-import { createDefaultSources } from './sources/index.js';
+import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
 
 /** What buildApp needs besides configuration; tests substitute any part. */
@@ -24,6 +24,8 @@ export interface AppDeps {
   providerDb: ProviderDb;
   network?: Network;
   sources?: Source[];
+  /** Extra CA certificates for autoconfig/ISPDB fetches (tests); production uses the system store. */
+  httpCa?: string;
   checker?: ServerChecker;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
@@ -74,7 +76,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
 
   const network = deps.network ?? createNetwork(config);
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network }));
+  const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
+  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http }), {
+    maxConcurrent: config.DISCOVERY_CONCURRENCY,
+  });
   const lookupCache = new CoalescingCache<Discovery>({
     maxEntries: config.CACHE_MAX_ENTRIES,
     maxBytes: config.CACHE_MAX_BYTES,
@@ -96,13 +101,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onClose', async () => {
     closing = true;
     network.dns.cancel();
+    await http.close();
   });
 
   registerErrorHandler(app);
   await registerCors(app, config.CORS_ORIGINS);
   await registerSwagger(app);
   await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(lookupRoutes, { lookup, ...(deps.checker ? { checker: deps.checker } : {}) });
+  await app.register(lookupRoutes, {
+    lookup,
+    ...(deps.checker ? { checker: deps.checker } : {}),
+    rateLimitMax: config.RATE_LIMIT_MAX,
+    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+  });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;

@@ -1,3 +1,4 @@
+import { ApiError } from '../domain/errors.js';
 import type { Log as Logger } from '../domain/log.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { SourceReport } from '../domain/schemas.js';
@@ -27,6 +28,12 @@ export interface ResolveOptions {
   log: Logger;
 }
 
+/** Options of the resolver. */
+export interface ResolverOptions {
+  /** Discoveries running at once, service-wide (DISCOVERY_CONCURRENCY); more are refused as `busy`. */
+  maxConcurrent?: number;
+}
+
 const now = () => performance.now();
 
 /**
@@ -36,16 +43,41 @@ const now = () => performance.now();
  */
 export class Resolver {
   readonly #sources: Source[];
+  readonly #maxConcurrent: number;
+  #running = 0;
 
-  constructor(sources: Source[]) {
+  constructor(sources: Source[], options: ResolverOptions = {}) {
     this.#sources = [...sources].sort((a, b) => a.priority - b.priority);
+    this.#maxConcurrent = options.maxConcurrent ?? Infinity;
   }
 
   get sources(): readonly Source[] {
     return this.#sources;
   }
 
+  /** Discoveries running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /**
+   * Runs one discovery. Security: one discovery fans out into many outbound requests, so at most
+   * `maxConcurrent` run at once; beyond that the call is refused at once with ApiError `busy`
+   * (never queued, never cached), while callers sharing a running discovery are not counted twice.
+   */
   async resolve(options: ResolveOptions): Promise<Discovery> {
+    if (this.#running >= this.#maxConcurrent) {
+      throw new ApiError('busy', 'too many lookups are being worked out right now; please try again in a moment', { 'Retry-After': '1' });
+    }
+    this.#running += 1;
+    try {
+      return await this.#resolve(options);
+    } finally {
+      this.#running -= 1;
+    }
+  }
+
+  async #resolve(options: ResolveOptions): Promise<Discovery> {
     const started = now();
     const deadline = AbortSignal.timeout(options.deadlineMs);
     const primary = this.#sources.filter((source) => !source.fallback);

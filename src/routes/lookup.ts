@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../domain/errors.js';
@@ -24,13 +25,43 @@ const lookupQuerySchema = z.object({
 export interface LookupRoutesOptions {
   lookup: LookupService;
   checker?: ServerChecker;
+  /** Cache-missing lookups per client per window (RATE_LIMIT_MAX, default 60). */
+  rateLimitMax?: number;
+  /** Rate-limit window in ms (RATE_LIMIT_WINDOW_MS, default 60000). */
+  rateLimitWindowMs?: number;
+}
+
+/**
+ * Whether a request is exempt from the per-client discovery limit: cache hits (and input that will
+ * be refused anyway) cost nothing outbound. Security: only lookups that start a discovery, which
+ * fans out into many DNS and HTTP requests, count against the client.
+ */
+function exemptFromDiscoveryLimit(request: FastifyRequest, lookup: LookupService): boolean {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const asText = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const input = parseLookupInput({ email: asText(query['email']), domain: asText(query['domain']) });
+  if (!input.ok) return true;
+  const fresh = asText(query['fresh']);
+  if (fresh === 'true' || fresh === '1') return false;
+  return lookup.isCached(input.subject.domain);
 }
 
 /** GET /v1/lookup: settings for an address or a domain. */
 export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, options) => {
+  // Registered in this plugin's scope so the limit applies to the route below whatever the app registers later.
+  await app.register(rateLimit, { global: false });
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/lookup',
     {
+      config: {
+        rateLimit: {
+          max: options.rateLimitMax ?? 60,
+          timeWindow: options.rateLimitWindowMs ?? 60_000,
+          allowList: (request: FastifyRequest) => exemptFromDiscoveryLimit(request, options.lookup),
+          errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
+            new ApiError('rate_limited', `too many new lookups from this client; try again in ${context.after}`),
+        },
+      },
       schema: {
         summary: 'Find mail settings for an email address or a domain',
         description:

@@ -12,13 +12,20 @@ export async function loadTestProviderDb(): Promise<ProviderDb> {
   return loadProviderDb({ extraDir: FIXTURE_PROVIDERS_DIR });
 }
 
+/** A DNS server address where nothing listens: every query fails at once, nothing leaves the host. */
+export const NO_DNS_SERVER = '127.0.1.1:9';
+
 /** Builds the app for app.inject tests: silent logs, test fixtures, no outbound network by default. */
 export async function buildTestApp(
   overrides: Partial<Record<keyof Config, string>> = {},
   deps: Partial<AppDeps> = {},
 ): Promise<FastifyInstance> {
   const providerDb = deps.providerDb ?? (await loadTestProviderDb());
-  const app = await buildApp(testConfig({ ISPDB_URL: '', ...overrides }), { ...deps, providerDb });
+  // No outbound network: DNS goes to a closed loopback port (refused at once), never the system's resolver.
+  const app = await buildApp(testConfig({ ISPDB_URL: '', DNS_SERVERS: NO_DNS_SERVER, DNS_TRIES: '1', ...overrides }), {
+    ...deps,
+    providerDb,
+  });
   await app.ready();
   return app;
 }
