@@ -79,22 +79,31 @@ export class Resolver {
 
   async #resolve(options: ResolveOptions): Promise<Discovery> {
     const started = now();
-    const deadline = AbortSignal.timeout(options.deadlineMs);
-    const primary = this.#sources.filter((source) => !source.fallback);
-    const fallback = this.#sources.filter((source) => source.fallback);
+    // A referenced timer (AbortSignal.timeout is unref'd: a discovery whose sources hold no other
+    // handle would otherwise never reach its deadline), cleared when the discovery ends.
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(new Error('lookup deadline')), options.deadlineMs);
+    const deadline = timer.signal;
+    try {
+      const primary = this.#sources.filter((source) => !source.fallback);
+      const fallback = this.#sources.filter((source) => source.fallback);
 
-    let settled = await this.#runGroup(primary, options, deadline);
-    if (!settled.some((entry) => entry.result.outcome === 'found') && fallback.length > 0) {
-      if (deadline.aborted || options.signal?.aborted) {
-        settled = settled.concat(fallback.map((source) => skipped(source, 'the lookup deadline passed first')));
+      let settled = await this.#runGroup(primary, options, deadline);
+      if (!settled.some((entry) => entry.result.outcome === 'found') && fallback.length > 0) {
+        if (deadline.aborted || options.signal?.aborted) {
+          const why = deadline.aborted ? 'the lookup deadline passed first' : 'the lookup was cancelled';
+          settled = settled.concat(fallback.map((source) => skipped(source, why)));
+        } else {
+          settled = settled.concat(await this.#runGroup(fallback, options, deadline));
+        }
       } else {
-        settled = settled.concat(await this.#runGroup(fallback, options, deadline));
+        settled = settled.concat(fallback.map((source) => skipped(source, 'only used when no other source finds settings')));
       }
-    } else {
-      settled = settled.concat(fallback.map((source) => skipped(source, 'only used when no other source finds settings')));
+      options.log.debug({ ms: Math.round(now() - started) }, 'discovery finished');
+      return merge(settled, this.#sources);
+    } finally {
+      clearTimeout(timeout);
     }
-    options.log.debug({ ms: Math.round(now() - started) }, 'discovery finished');
-    return merge(settled, this.#sources);
   }
 
   /** Starts every source of the group; settles when the best found result can no longer be beaten. */

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseAutoconfigXml } from '../../src/sources/autoconfig-xml.js';
+
+const EXAMPLE = readFileSync(new URL('../fixtures/autoconfig/example.xml', import.meta.url), 'utf8');
+
+const wrap = (servers: string) =>
+  `<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="x.test">${servers}</emailProvider></clientConfig>`;
+const imap = (fields: string) => `<incomingServer type="imap">${fields}</incomingServer>`;
+
+describe('parseAutoconfigXml', () => {
+  it('reads a full config-v1.1.xml: servers, mapping, placeholders, domains, documentation', () => {
+    const result = parseAutoconfigXml(EXAMPLE, { domain: 'example.test' });
+    assert.ok(result.ok);
+    const { data, dropped } = result;
+    assert.equal(data.id, 'example.test');
+    assert.equal(data.displayName, 'Example & Co Mail');
+    assert.deepEqual(data.domains, ['example.test', 'example-alias.test']);
+    assert.deepEqual(data.documentation, ['https://help.example.test/mail']);
+    assert.deepEqual(data.incoming, [
+      { protocol: 'imap', host: 'imap.example.test', port: 993, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext', 'oauth2'] },
+      { protocol: 'imap', host: 'imap.example.test', port: 143, security: 'starttls', username: '%EMAILLOCALPART%', authentication: ['password-encrypted'] },
+      { protocol: 'pop3', host: 'pop.example.test', port: 995, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'] },
+    ]);
+    assert.deepEqual(data.outgoing, [
+      { protocol: 'smtp', host: 'smtp.example.test', port: 465, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'] },
+      { protocol: 'smtp', host: 'smtp2.example.test', port: 587, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'] },
+    ]);
+    // exchange type, port 70000 and an smtp-after-pop-only server are dropped, each with a reason.
+    assert.equal(dropped.length, 3);
+    assert.ok(dropped.some((reason) => /exchange/.test(reason)));
+    assert.ok(dropped.some((reason) => /invalid port/.test(reason)));
+    assert.ok(dropped.some((reason) => /no supported authentication/.test(reason)));
+  });
+
+  it('keeps %EMAILDOMAIN% in host names when no domain is given (then the host is invalid and dropped)', () => {
+    const result = parseAutoconfigXml(wrap(imap('<hostname>imap.%EMAILDOMAIN%</hostname><port>993</port><socketType>SSL</socketType>')));
+    assert.ok(result.ok);
+    assert.equal(result.data.incoming.length, 0);
+    assert.match(result.dropped[0] ?? '', /invalid hostname/);
+  });
+
+  for (const [socketType, security] of [['SSL', 'tls'], ['ssl', 'tls'], ['STARTTLS', 'starttls'], ['plain', 'none']] as const) {
+    it(`maps socketType ${socketType} to ${security}`, () => {
+      const result = parseAutoconfigXml(wrap(imap(`<hostname>imap.x.test</hostname><port>1</port><socketType>${socketType}</socketType>`)));
+      assert.ok(result.ok);
+      assert.equal(result.data.incoming[0]?.security, security);
+    });
+  }
+
+  for (const port of ['0', '65536', '-1', 'abc', '', '99999999999', '1.5']) {
+    it(`drops a server with port "${port}" but keeps the others`, () => {
+      const good = imap('<hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketType>');
+      const bad = imap(`<hostname>imap2.x.test</hostname><port>${port}</port><socketType>SSL</socketType>`);
+      const result = parseAutoconfigXml(wrap(bad + good));
+      assert.ok(result.ok);
+      assert.deepEqual(result.data.incoming.map((server) => server.host), ['imap.x.test']);
+      assert.equal(result.dropped.length, 1);
+    });
+  }
+
+  it('accepts ports 1 and 65535', () => {
+    const result = parseAutoconfigXml(
+      wrap(
+        imap('<hostname>a.x.test</hostname><port>1</port><socketType>SSL</socketType>') +
+          imap('<hostname>b.x.test</hostname><port>65535</port><socketType>SSL</socketType>'),
+      ),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.data.incoming.map((server) => server.port), [1, 65535]);
+  });
+
+  for (const host of ['imap x.test', 'http://imap.x.test', 'imap.x.test/evil', '127.0.0.1', '-bad.x.test', '']) {
+    it(`drops a server with hostname "${host}"`, () => {
+      const result = parseAutoconfigXml(wrap(imap(`<hostname>${host}</hostname><port>993</port><socketType>SSL</socketType>`)));
+      assert.ok(result.ok);
+      assert.equal(result.data.incoming.length, 0);
+    });
+  }
+
+  it('drops an unknown socketType', () => {
+    const result = parseAutoconfigXml(wrap(imap('<hostname>imap.x.test</hostname><port>993</port><socketType>TLS1.3</socketType>')));
+    assert.ok(result.ok);
+    assert.equal(result.data.incoming.length, 0);
+  });
+
+  it('refuses any DOCTYPE, so an entity bomb is never expanded', () => {
+    const bomb = `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<clientConfig><emailProvider id="x"><displayName>&lol9;</displayName>
+${imap('<hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketType>')}</emailProvider></clientConfig>`;
+    const started = performance.now();
+    const result = parseAutoconfigXml(bomb);
+    assert.equal(result.ok, false);
+    if (!result.ok) assert.equal(result.error, 'doctype_refused');
+    assert.ok(performance.now() - started < 100);
+  });
+
+  it('refuses an external entity declaration in any case spelling', () => {
+    const xxe = `<?xml version="1.0"?><!doctype x [<!entity xxe SYSTEM "file:///etc/passwd">]><clientConfig/>`;
+    const result = parseAutoconfigXml(xxe);
+    assert.equal(result.ok, false);
+  });
+
+  it('never expands entity references in values (no entities are declared to expand)', () => {
+    const result = parseAutoconfigXml(wrap(`<displayName>&xxe;</displayName>` + imap('<hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketType>')));
+    assert.ok(result.ok);
+    assert.equal(result.data.displayName, '&xxe;');
+  });
+
+  for (const [name, xml] of [
+    ['unclosed tags', '<clientConfig><emailProvider>'],
+    ['mismatched tags', '<clientConfig><emailProvider></clientConfig></emailProvider>'],
+    ['text that is not XML', 'Not Found'],
+    ['an HTML page', '<html><body><p>hello<br></body></html>'],
+  ] as const) {
+    it(`refuses malformed input: ${name}`, () => {
+      const result = parseAutoconfigXml(xml);
+      assert.equal(result.ok, false);
+      if (!result.ok) assert.equal(result.error, 'malformed_xml');
+    });
+  }
+
+  it('refuses well-formed XML that is not an autoconfig file', () => {
+    const result = parseAutoconfigXml('<?xml version="1.0"?><rss><channel/></rss>');
+    assert.equal(result.ok, false);
+    if (!result.ok) assert.equal(result.error, 'not_autoconfig');
+  });
+
+  it('maps every authentication value of the format, ignoring unknown ones', () => {
+    const values = ['password-cleartext', 'plain', 'password-encrypted', 'secure', 'OAuth2', 'NTLM', 'GSSAPI', 'client-IP-address', 'TLS-client-cert', 'none', 'smtp-after-pop', 'bogus'];
+    const auth = values.map((value) => `<authentication>${value}</authentication>`).join('');
+    const result = parseAutoconfigXml(wrap(imap(`<hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketType>${auth}`)));
+    assert.ok(result.ok);
+    assert.deepEqual(result.data.incoming[0]?.authentication, [
+      'password-cleartext',
+      'password-encrypted',
+      'oauth2',
+      'ntlm',
+      'gssapi',
+      'client-ip-address',
+      'tls-client-cert',
+      'none',
+    ]);
+  });
+
+  it('defaults a missing username to %EMAILADDRESS% and keeps other templates as written', () => {
+    const result = parseAutoconfigXml(
+      wrap(
+        imap('<hostname>a.x.test</hostname><port>993</port><socketType>SSL</socketType>') +
+          imap('<hostname>b.x.test</hostname><port>993</port><socketType>SSL</socketType><username>mail-%EMAILLOCALPART%</username>'),
+      ),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.data.incoming.map((server) => server.username), ['%EMAILADDRESS%', 'mail-%EMAILLOCALPART%']);
+  });
+});

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiError } from '../../src/domain/errors.js';
+import type { LookupSubject } from '../../src/domain/input.js';
+import { rankServers } from '../../src/resolver/rank.js';
+import { Resolver } from '../../src/resolver/resolver.js';
+import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';
+
+const subject: LookupSubject = { domain: 'example.test', email: null, localPart: null };
+const log = { debug() {}, info() {}, warn() {}, error() {} };
+
+function server(host: string, overrides: Partial<CandidateServer> = {}): CandidateServer {
+  return { protocol: 'imap', host, port: 993, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: `test:${host}`, trusted: true, ...overrides };
+}
+
+interface Controlled extends Source {
+  calls: number;
+  aborted: boolean;
+  resolveWith(result: SourceResult): void;
+}
+
+/** A source whose answer the test releases; it records whether its signal was aborted. */
+function controlled(name: string, priority: number, options: { fallback?: boolean } = {}): Controlled {
+  let release: (result: SourceResult) => void = () => {};
+  const source: Controlled = {
+    name,
+    priority,
+    ...(options.fallback ? { fallback: true } : {}),
+    calls: 0,
+    aborted: false,
+    resolveWith: (result) => release(result),
+    lookup(context: SourceContext) {
+      source.calls += 1;
+      context.signal.addEventListener('abort', () => {
+        source.aborted = true;
+      });
+      return new Promise<SourceResult>((resolve) => {
+        release = resolve;
+      });
+    },
+  };
+  return source;
+}
+
+function immediate(name: string, priority: number, result: SourceResult, delayMs = 0): Source {
+  return {
+    name,
+    priority,
+    lookup: () => new Promise((resolve) => setTimeout(() => resolve(result), delayMs)),
+  };
+}
+
+const found = (...hosts: string[]): SourceResult => ({ outcome: 'found', servers: hosts.map((host) => server(host)) });
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('Resolver: ranked, not raced', () => {
+  it('waits for a better-ranked source even when a worse one answered first', async () => {
+    const best = controlled('best', 10);
+    const worse = immediate('worse', 30, found('worse.example.test'));
+    const resolver = new Resolver([worse, best]);
+    let done = false;
+    const promise = resolver.resolve({ subject, deadlineMs: 5000, log }).then((discovery) => {
+      done = true;
+      return discovery;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(done, false, 'must not answer while a better-ranked source is pending');
+    best.resolveWith(found('best.example.test'));
+    const discovery = await promise;
+    assert.deepEqual(discovery.incoming.map((entry) => entry.host), ['best.example.test', 'worse.example.test']);
+    assert.deepEqual(discovery.sources.map((entry) => [entry.name, entry.outcome]), [['best', 'found'], ['worse', 'found']]);
+  });
+
+  it('answers as soon as no better-ranked source is pending and aborts the worse ones', async () => {
+    const best = immediate('best', 10, found('best.example.test'));
+    const slow = controlled('slow', 30);
+    const resolver = new Resolver([slow, best]);
+    const started = performance.now();
+    const discovery = await resolver.resolve({ subject, deadlineMs: 5000, log });
+    assert.ok(performance.now() - started < 1000);
+    await tick();
+    assert.equal(slow.aborted, true, 'the lower-ranked pending source is aborted');
+    assert.deepEqual(discovery.incoming.map((entry) => entry.host), ['best.example.test']);
+    const report = discovery.sources.find((entry) => entry.name === 'slow');
+    assert.equal(report?.outcome, 'skipped');
+    assert.match(report?.detail ?? '', /better-ranked/);
+  });
+
+  it('falls through to a lower-ranked source when the better ones find nothing', async () => {
+    const resolver = new Resolver([
+      immediate('a', 10, { outcome: 'not-found' }),
+      immediate('b', 20, { outcome: 'error', error: 'http_error' }),
+      immediate('c', 30, found('c.example.test'), 20),
+    ]);
+    const discovery = await resolver.resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(discovery.found, true);
+    assert.equal(discovery.incoming[0]?.host, 'c.example.test');
+    assert.equal(discovery.degraded, true);
+  });
+
+  it('gives up on pending sources at the deadline and reports them as timeout', async () => {
+    const hang = controlled('hang', 10);
+    const resolver = new Resolver([hang, immediate('low', 30, found('low.example.test'))]);
+    const started = performance.now();
+    const discovery = await resolver.resolve({ subject, deadlineMs: 150, log });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 140 && elapsed < 1000, `took ${elapsed} ms`);
+    assert.equal(hang.aborted, true);
+    assert.equal(discovery.sources.find((entry) => entry.name === 'hang')?.outcome, 'timeout');
+    assert.equal(discovery.incoming[0]?.host, 'low.example.test', 'what was found before the deadline is still used');
+  });
+
+  it('aborts every source when the client goes away', async () => {
+    const a = controlled('a', 10);
+    const b = controlled('b', 20);
+    const client = new AbortController();
+    const resolver = new Resolver([a, b]);
+    const promise = resolver.resolve({ subject, deadlineMs: 5000, log, signal: client.signal });
+    await tick();
+    client.abort();
+    const discovery = await promise;
+    assert.equal(a.aborted && b.aborted, true);
+    assert.equal(discovery.found, false);
+    assert.ok(discovery.sources.every((entry) => /cancelled/.test(entry.detail ?? '')));
+  });
+
+  it('runs fallback sources only when nothing else found anything', async () => {
+    const guess = immediate('guess', 100, found('guess.example.test'));
+    Object.assign(guess, { fallback: true });
+    let guessCalls = 0;
+    const counted: Source = { ...guess, lookup: (context) => ((guessCalls += 1), guess.lookup(context)) };
+    const none = await new Resolver([immediate('a', 10, { outcome: 'not-found' }), counted]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(guessCalls, 1);
+    assert.equal(none.incoming[0]?.host, 'guess.example.test');
+    const some = await new Resolver([immediate('a', 10, found('a.example.test')), counted]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(guessCalls, 1, 'the fallback is not run when a source found settings');
+    assert.equal(some.sources.find((entry) => entry.name === 'guess')?.outcome, 'skipped');
+  });
+
+  it('turns a throwing source into an error value', async () => {
+    const broken: Source = { name: 'broken', priority: 10, lookup: async () => { throw new Error('bug'); } };
+    const discovery = await new Resolver([broken, immediate('ok', 20, found('ok.example.test'))]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(discovery.sources[0]?.outcome, 'error');
+    assert.equal(discovery.sources[0]?.error, 'internal_error');
+    assert.equal(discovery.found, true);
+  });
+
+  it('takes the smallest TTL of the contributing sources', async () => {
+    const discovery = await new Resolver([
+      immediate('a', 10, { ...found('a.example.test'), ttlS: 600 } as SourceResult),
+      immediate('b', 5, { ...found('b.example.test'), ttlS: 120 } as SourceResult),
+    ]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(discovery.ttlS, 120);
+  });
+
+  it('refuses a discovery beyond maxConcurrent with ApiError busy, and frees the slot afterwards', async () => {
+    const hold = controlled('hold', 10);
+    const resolver = new Resolver([hold], { maxConcurrent: 1 });
+    const first = resolver.resolve({ subject, deadlineMs: 5000, log });
+    await tick();
+    assert.equal(resolver.running, 1);
+    await assert.rejects(resolver.resolve({ subject, deadlineMs: 5000, log }), (error: unknown) => error instanceof ApiError && error.code === 'busy');
+    hold.resolveWith({ outcome: 'not-found' });
+    await first;
+    assert.equal(resolver.running, 0);
+    const again = new Resolver([immediate('x', 1, { outcome: 'not-found' })], { maxConcurrent: 1 });
+    await again.resolve({ subject, deadlineMs: 5000, log });
+  });
+});
+
+describe('rankServers (merge)', () => {
+  it('orders IMAP before POP3, then by source rank, then tls > starttls > none', () => {
+    const ranked = rankServers([
+      { server: server('pop.x.test', { protocol: 'pop3', port: 995 }), priority: 10 },
+      { server: server('plain.x.test', { port: 143, security: 'none' }), priority: 10 },
+      { server: server('srv.x.test', { port: 993 }), priority: 30 },
+      { server: server('start.x.test', { port: 143, security: 'starttls' }), priority: 10 },
+      { server: server('tls.x.test'), priority: 10 },
+      { server: server('smtp.x.test', { protocol: 'smtp', port: 465 }), priority: 10 },
+    ]);
+    assert.deepEqual(ranked.incoming.map((entry) => entry.host), ['tls.x.test', 'start.x.test', 'plain.x.test', 'srv.x.test', 'pop.x.test']);
+    assert.deepEqual(ranked.outgoing.map((entry) => entry.host), ['smtp.x.test']);
+  });
+
+  it('deduplicates a server found twice, keeping the better source and trusting it if any trusted source saw it', () => {
+    const ranked = rankServers([
+      { server: server('imap.x.test', { source: 'autoconfig:http://autoconfig.x.test/', trusted: false }), priority: 50 },
+      { server: server('imap.x.test', { source: 'srv:_imaps._tcp.x.test' }), priority: 30 },
+    ]);
+    assert.equal(ranked.incoming.length, 1);
+    assert.equal(ranked.incoming[0]?.trusted, true);
+    assert.equal(ranked.incoming[0]?.source, 'srv:_imaps._tcp.x.test');
+  });
+});
