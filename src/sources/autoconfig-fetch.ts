@@ -9,8 +9,10 @@ export interface AutoconfigFetch {
   url: string;
   /** The URL shown in reports and provenance. Privacy: never the address (answers are cached per domain). */
   shownUrl: string;
-  /** Provenance prefix of the servers, e.g. `autoconfig`, `ispdb`. */
+  /** Provenance prefix of the servers, e.g. `autoconfig`, `ispdb` (followed by `:<shownUrl>`). */
   source: string;
+  /** The whole provenance string instead, e.g. `mx:mx1.hoster.example` for answers reached via MX. */
+  serverSource?: string;
   /** False for plain HTTP: an attacker on the path could have changed the answer. */
   trusted: boolean;
   /** The mail domain looked up (fills %EMAILDOMAIN% in host names). */
@@ -65,7 +67,7 @@ export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceR
   if (!response.ok) return fetchFailure(response, options.shownUrl);
   const parsed = parseAutoconfigXml(response.body, { domain: options.domain });
   if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: options.shownUrl };
-  const servers = autoconfigServers(parsed.data, `${options.source}:${options.shownUrl}`, options.trusted);
+  const servers = autoconfigServers(parsed.data, options.serverSource ?? `${options.source}:${options.shownUrl}`, options.trusted);
   const droppedNote = parsed.dropped.length ? `; dropped: ${parsed.dropped.join('; ')}` : '';
   if (servers.length === 0) {
     return { outcome: 'not-found', detail: `the document lists no usable server${droppedNote}`, url: options.shownUrl };
