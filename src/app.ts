@@ -9,9 +9,11 @@ import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
+import { LiveChecker } from './probes/live-checker.js';
 import type { ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
+import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
@@ -40,6 +42,7 @@ export interface AppServices {
   resolver: Resolver;
   lookupCache: CoalescingCache<Discovery>;
   lookup: LookupService;
+  checker: ServerChecker;
 }
 
 declare module 'fastify' {
@@ -54,6 +57,19 @@ export function createNetwork(config: Config): Network {
     new DnsResolver({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS, tries: config.DNS_TRIES }),
     new AddressPolicy(config.PROBE_ALLOW_CIDRS),
   );
+}
+
+/** Builds the live checker from configuration: limits, cache and time limit of live checks. */
+export function createChecker(config: Config, network: Network, clock?: Clock): ServerChecker {
+  return new LiveChecker({
+    network,
+    timeoutMs: config.CHECK_TIMEOUT_MS,
+    cacheTtlS: config.CHECK_CACHE_TTL_S,
+    concurrency: config.CHECK_CONCURRENCY,
+    targetLimitMax: config.CHECK_TARGET_LIMIT_MAX,
+    targetWindowMs: config.RATE_LIMIT_WINDOW_MS,
+    ...(clock ? { clock } : {}),
+  });
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
@@ -87,7 +103,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const lookup = new LookupService({ resolver, cache: lookupCache, config, log: app.log });
-  app.decorate('services', { config, network, resolver, lookupCache, lookup });
+  const checker = deps.checker ?? createChecker(config, network, deps.clock);
+  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker });
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
   app.addHook('onResponse', async (request, reply) => {
@@ -110,8 +127,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(healthRoutes, { isReady: () => !closing });
   await app.register(lookupRoutes, {
     lookup,
-    ...(deps.checker ? { checker: deps.checker } : {}),
+    checker,
     rateLimitMax: config.RATE_LIMIT_MAX,
+    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+  });
+  await app.register(checkRoutes, {
+    checker,
+    rateLimitMax: config.CHECK_RATE_LIMIT_MAX,
     rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
   });
   await app.register(providerRoutes, { providerDb: deps.providerDb });

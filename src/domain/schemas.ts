@@ -40,6 +40,8 @@ export const checkErrorCodeSchema = z.enum([
   'starttls_unavailable',
   'protocol_error',
   'timeout',
+  'rate_limited',
+  'busy',
 ]);
 export type CheckErrorCode = z.infer<typeof checkErrorCodeSchema>;
 

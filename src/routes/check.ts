@@ -1,0 +1,73 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ApiError } from '../domain/errors.js';
+import { normaliseDomain } from '../domain/input.js';
+import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../domain/schemas.js';
+import type { ServerChecker } from '../probes/types.js';
+import { queryBoolean } from './lookup.js';
+
+const checkQuerySchema = z.object({
+  host: z.string().min(1).max(253).describe('Host name of the mail server (IP literals are refused)'),
+  port: z.coerce
+    .number()
+    .int()
+    .refine((port) => (CHECK_PORTS as readonly number[]).includes(port), { message: `port must be one of ${CHECK_PORTS.join(', ')}` })
+    .describe(`One of ${CHECK_PORTS.join(', ')}`),
+  protocol: protocolSchema,
+  security: securitySchema,
+  fresh: queryBoolean.describe('Bypass the short result cache (support staff)'),
+});
+
+/** Options of the check route. */
+export interface CheckRoutesOptions {
+  checker: ServerChecker;
+  /** Live checks per client per window (CHECK_RATE_LIMIT_MAX) and the window (RATE_LIMIT_WINDOW_MS). */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+}
+
+/** GET /v1/check: a credential-free live check of one mail server. */
+export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, options) => {
+  // Per-route limits only, in this plugin's scope (the lookup route registers its own likewise).
+  await app.register(rateLimit, { global: false });
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/check',
+    {
+      // Security: every check opens a connection chosen by the caller, so clients are rate limited
+      // (@fastify/rate-limit, registered with global: false; IPv6 clients are grouped by /64).
+      config: { rateLimit: { max: options.rateLimitMax, timeWindow: options.rateLimitWindowMs } },
+      schema: {
+        summary: 'Check a mail server live, without credentials',
+        description:
+          'Connects to the server (through the service\'s resolver and address policy), runs TLS or STARTTLS, reads the greeting and capabilities, and logs out. Never authenticates. A server that cannot be checked is still a 200 with `ok: false` and a stable `error.code`.',
+        tags: ['check'],
+        querystring: checkQuerySchema,
+        response: { 200: checkSchema, 400: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      // Security: the host is untrusted; only public-looking DNS names pass (no IP literals, no localhost).
+      const host = normaliseDomain(request.query.host);
+      if (!host.ok) throw new ApiError('invalid_input', `host: ${host.message}`);
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!reply.sent) gone.abort(new Error('client disconnected'));
+      };
+      reply.raw.once('close', onClose);
+      try {
+        const check = await options.checker.check(
+          { host: host.domain, port: request.query.port, protocol: request.query.protocol, security: request.query.security },
+          { signal: gone.signal, fresh: request.query.fresh },
+        );
+        request.log.info({ host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
+        if (check.error?.code === 'rate_limited') throw new ApiError('rate_limited', check.error.message, { 'retry-after': String(Math.ceil(options.rateLimitWindowMs / 1000)) });
+        if (check.error?.code === 'busy') throw new ApiError('busy', check.error.message, { 'retry-after': '5' });
+        return check;
+      } finally {
+        reply.raw.removeListener('close', onClose);
+      }
+    },
+  );
+};
