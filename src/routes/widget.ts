@@ -32,6 +32,7 @@ const ASSETS: Asset[] = [
   { path: '/desk.js', file: 'desk.js', type: 'text/javascript; charset=utf-8', cacheControl: SCRIPT_CACHE },
   { path: '/desk.css', file: 'desk.css', type: 'text/css; charset=utf-8', cacheControl: SCRIPT_CACHE },
   { path: '/demo.css', file: 'demo.css', type: 'text/css; charset=utf-8', cacheControl: SCRIPT_CACHE },
+  { path: '/favicon.svg', file: 'favicon.svg', type: 'image/svg+xml', cacheControl: SCRIPT_CACHE },
   { path: '/', file: 'index.html', type: 'text/html; charset=utf-8', cacheControl: PAGE_CACHE },
   { path: '/desk', file: 'desk.html', type: 'text/html; charset=utf-8', cacheControl: PAGE_CACHE },
 ];

@@ -111,7 +111,7 @@ function pill(text: string, kind: string): HTMLElement {
 }
 
 function summaryBlock(result: LookupResult, ms: number): HTMLElement {
-  const item = (term: string, value: Child) => [h('dt', {}, term), h('dd', {}, value)];
+  const item = (term: string, value: Child) => [h('div', {}, h('dt', {}, term), h('dd', {}, value))];
   const hints = result.provider?.hints ?? [];
   const docs = result.provider?.documentation ?? [];
   return h(
@@ -162,10 +162,10 @@ function serversBlock(result: LookupResult): HTMLElement {
       { class: server.recommended ? 'rec' : '' },
       h('td', {}, String(rank)),
       h('td', {}, server.protocol.toUpperCase(), server.recommended ? ' ' : null, server.recommended ? pill('recommended', 'rec') : null),
-      h('td', {}, h('code', {}, server.host)),
+      h('td', {}, h('code', { class: 'nowrap' }, server.host)),
       h('td', {}, String(server.port)),
       h('td', {}, server.security === 'none' ? pill('none', 'bad') : securityLabel(server)),
-      h('td', {}, h('code', {}, server.username)),
+      h('td', {}, h('code', { class: 'nowrap' }, server.username)),
       h('td', {}, server.authentication.join(', ')),
       h('td', {}, h('code', {}, server.source), server.trusted ? null : ' ', server.trusted ? null : pill('untrusted channel', 'warn')),
       h('td', {}, server.check ? pill(server.check.ok ? 'ok' : server.check.error?.code ?? 'failed', server.check.ok ? 'ok' : 'bad') : '—'),
@@ -254,7 +254,7 @@ function checkCard(server: Server, check: Check): HTMLElement {
         ? [
             ...item('Certificate', cert.subject),
             ...item('Issuer', cert.issuer),
-            ...item('Valid', `${cert.validFrom} → ${cert.validTo} (${cert.daysLeft} days left)`),
+            ...item('Valid', `${day(cert.validFrom)} → ${day(cert.validTo)} (${cert.daysLeft} days left)`),
             ...item('Names', cert.subjectAltNames.join(', ') || '—'),
             ...item('Host matches', cert.hostnameMatches ? 'yes' : 'NO'),
           ]
@@ -269,12 +269,18 @@ function checkCard(server: Server, check: Check): HTMLElement {
           h('summary', {}, 'Capabilities and certificate chain'),
           check.capabilities.length ? h('p', {}, h('code', {}, check.capabilities.join(' '))) : null,
           cert?.chain.length
-            ? h('ol', {}, ...cert.chain.map((link) => h('li', {}, `${link.subject} — issued by ${link.issuer}, valid to ${link.validTo}`)))
+            ? h('ol', {}, ...cert.chain.map((link) => h('li', {}, `${link.subject} — issued by ${link.issuer}, valid to ${day(link.validTo)}`)))
             : null,
           cert?.fingerprint256 ? h('p', {}, 'SHA-256: ', h('code', {}, cert.fingerprint256)) : null,
         )
       : null,
   );
+}
+
+/** A certificate date as YYYY-MM-DD when it parses, as given otherwise. */
+function day(value: string): string {
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? value : new Date(time).toISOString().slice(0, 10);
 }
 
 function ms(value: number): string {

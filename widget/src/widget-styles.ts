@@ -56,12 +56,12 @@ button[disabled] { opacity: .7; cursor: progress; }
 .explain { color: var(--_muted); font-size: .95em; }
 .fields { display: grid; gap: .5rem; margin: .75rem 0 0; }
 .field { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem .75rem; }
-.field > label, .field > .name { flex: 0 0 7.5rem; font-weight: 600; font-size: .95em; }
-.value { flex: 1 1 14rem; min-width: 0; display: flex; gap: .5rem; align-items: center; }
-.value input {
-  flex: 1 1 auto; min-width: 0; width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  font-size: .95em; padding: .4rem .6rem; border: 1px solid var(--_border); border-radius: calc(var(--_radius) * .5);
-  background: var(--_surface); color: var(--_text);
+.field > dt { flex: 0 0 7.5rem; font-weight: 600; font-size: .95em; }
+.value { flex: 1 1 14rem; min-width: 0; display: flex; gap: .5rem; align-items: center; margin: 0; }
+.value .val {
+  flex: 1 1 auto; min-width: 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .95em;
+  padding: .4rem .6rem; border: 1px solid var(--_border); border-radius: calc(var(--_radius) * .5);
+  background: var(--_surface); color: var(--_text); overflow-wrap: anywhere; user-select: all; -webkit-user-select: all;
 }
 .value .text { padding: .4rem 0; }
 button.copy { flex: 0 0 auto; padding: .35rem .7rem; font-size: .9em; background: var(--_bg); color: var(--_accent); }
@@ -89,7 +89,7 @@ details > .inner { padding: 0 1rem 1rem; }
 }
 @media (max-width: 30rem) {
   .box { padding: 1rem; }
-  .field > label, .field > .name { flex-basis: 100%; }
+  .field > dt { flex-basis: 100%; }
 }
 @media (prefers-reduced-motion: no-preference) {
   button.copy { transition: background-color .15s; }

@@ -310,7 +310,6 @@ export class MailSettingsLookup extends HTMLElement {
 
     replaceChildren(
       this.results,
-      result.provider ? h('p', { class: 'provider' }, `${t.provider}: `, h('strong', {}, result.provider.name)) : null,
       hintBox,
       mainCard,
       popCard,
@@ -344,8 +343,8 @@ export class MailSettingsLookup extends HTMLElement {
     }
     return h(
       'div',
-      { class: 'fields' },
-      ...rows,
+      {},
+      h('dl', { class: 'fields' }, ...rows),
       server.security === 'none' ? h('p', { class: 'warn' }, t.noneWarning) : null,
       server.trusted ? null : h('p', { class: 'warn' }, t.untrusted),
       checkNode,
@@ -361,15 +360,13 @@ export class MailSettingsLookup extends HTMLElement {
 
   private copyRow(id: string, label: string, value: string): HTMLElement {
     const t = this.t;
-    const input = h('input', { id, readonly: true, value, spellcheck: 'false' });
     const button = h('button', { type: 'button', class: 'copy', 'aria-label': `${t.copy}: ${label}` }, t.copy);
     button.addEventListener('click', () => void this.copy(value, button));
-    input.addEventListener('focus', () => input.select());
-    return h('div', { class: 'field' }, h('label', { for: id }, label), h('div', { class: 'value' }, input, button));
+    return h('div', { class: 'field' }, h('dt', {}, label), h('dd', { class: 'value' }, h('code', { class: 'val', id }, value), button));
   }
 
   private textRow(label: string, text: string): HTMLElement {
-    return h('div', { class: 'field' }, h('span', { class: 'name' }, label), h('div', { class: 'value' }, h('span', { class: 'text' }, text)));
+    return h('div', { class: 'field' }, h('dt', {}, label), h('dd', { class: 'value' }, h('span', { class: 'text' }, text)));
   }
 
   private async copy(value: string, button: HTMLButtonElement): Promise<void> {
