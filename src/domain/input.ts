@@ -14,6 +14,17 @@ export type InputResult = { ok: true; subject: LookupSubject } | { ok: false; me
 const PRIVATE_TLDS = new Set(['localhost', 'local', 'internal', 'localdomain', 'invalid', 'onion', 'home', 'lan', 'arpa']);
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
+/** Characters any IPv4 (incl. hex/octal/decimal forms) or IPv6 notation is made of. */
+const IP_LITERAL_CHARS = /^[0-9a-fx.:]+$/i;
+
+/**
+ * True for anything ipaddr.js would read as an IP address (0x7f.1, 2130706433, ::1 …). The cheap
+ * character test first keeps ipaddr.js's throwing parser off the hot path for ordinary names.
+ */
+function looksLikeIpLiteral(value: string): boolean {
+  return IP_LITERAL_CHARS.test(value) && ipaddr.isValid(value);
+}
+
 /**
  * Normalises a domain to lower-case ASCII (punycode for IDNs) and checks it is a public-looking
  * DNS name. Security: the result is later resolved and fetched, so IP literals, `localhost` and
@@ -23,7 +34,7 @@ export function normaliseDomain(input: string): { ok: true; domain: string } | {
   let raw = input.trim();
   if (raw !== input || raw.length === 0) return { ok: false, message: 'domain must not be empty or contain spaces' };
   if (/\s/.test(raw)) return { ok: false, message: 'domain must not contain spaces' };
-  if (raw.startsWith('[') || ipaddr.isValid(raw) || ipaddr.isValid(raw.replace(/^\[|\]$/g, ''))) {
+  if (raw.startsWith('[') || looksLikeIpLiteral(raw)) {
     return { ok: false, message: 'IP address literals are not accepted; give a domain name' };
   }
   if (raw.endsWith('.')) raw = raw.slice(0, -1);
