@@ -152,7 +152,7 @@ export class HttpClient {
       }
       const { statusCode, headers, body } = response;
       if (REDIRECT_STATUSES.has(statusCode)) {
-        body.destroy();
+        discard(body);
         const location = header(headers, 'location');
         if (!location) return { ok: false, code: 'http_error', status: statusCode, message: `redirect ${statusCode} without Location`, url: current };
         if (redirects >= this.#maxRedirects) {
@@ -171,18 +171,18 @@ export class HttpClient {
         continue;
       }
       if (statusCode < 200 || statusCode > 299) {
-        body.destroy();
+        discard(body);
         return { ok: false, code: 'http_error', status: statusCode, message: `HTTP ${statusCode}`, url: current };
       }
       const encoding = header(headers, 'content-encoding');
       if (encoding && encoding.trim().toLowerCase() !== 'identity') {
         // Security: a compressed body passes any compressed-size cap and then explodes (gzip bomb).
-        body.destroy();
+        discard(body);
         return { ok: false, code: 'encoding_refused', message: `content-encoding ${encoding.slice(0, 40)} refused`, url: current };
       }
       const length = Number(header(headers, 'content-length') ?? NaN);
       if (Number.isFinite(length) && length > this.#maxBytes) {
-        body.destroy();
+        discard(body);
         return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${this.#maxBytes}`, url: current };
       }
       const read = await this.#readBody(body, signal, deadline);
@@ -203,13 +203,13 @@ export class HttpClient {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > this.#maxBytes) {
-          body.destroy();
+          discard(body);
           return { ok: false, code: 'too_large', message: `body exceeds ${this.#maxBytes} bytes` };
         }
         chunks.push(chunk);
       }
     } catch (error) {
-      body.destroy();
+      discard(body);
       return this.#failure(error, signal, deadline);
     }
     return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
@@ -265,6 +265,12 @@ function errorCode(error: unknown): string {
   }
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : '';
+}
+
+/** Drops a body we will not read; the destroy error (undici's "Request aborted") is expected, not a crash. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
