@@ -36,6 +36,7 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
       '/preset': page(' domain="example-mail.test"'),
       '/de': page(' lang="de"'),
       '/check': page(' domain="example-mail.test" check'),
+      '/themed': page(' domain="example-mail.test"').replace('</head>', '<style>mail-settings-lookup { --msl-accent: rgb(0, 107, 60); }</style></head>'),
     }));
     browser = await launchBrowser();
   });
@@ -223,6 +224,14 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await widget(page).locator('.card.primary .check.ok').waitFor();
     assert.match(await widget(page).locator('.card.primary .check').textContent() ?? '', /answered in 31 ms; certificate valid for 49 more days/);
     assert.ok(checker.calls.length > before, 'the checker was asked');
+    await context.close();
+  });
+
+  it('takes its colours from the host page through CSS custom properties', async () => {
+    const { context, page } = await open(`${hostUrl}/themed`);
+    await widget(page).locator('.card.primary').waitFor();
+    const colour = await page.evaluate(`getComputedStyle(document.querySelector('${WIDGET}').shadowRoot.querySelector('.card.primary')).borderTopColor`);
+    assert.equal(colour, 'rgb(0, 107, 60)');
     await context.close();
   });
 

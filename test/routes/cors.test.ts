@@ -4,10 +4,12 @@ import { parseCorsOrigins } from '../../src/plugins/cors.js';
 import { buildTestApp } from '../helpers/app.js';
 
 const LOOKUP = '/v1/lookup?domain=example-mail.test';
+// Names the app resolves go to a closed loopback port: these tests never reach a real resolver.
+const OFFLINE = { DNS_SERVERS: '127.0.4.53:9', DNS_TRIES: '1', DNS_TIMEOUT_MS: '200' } as const;
 
 describe('CORS', () => {
   it('allows any origin by default on the read-only API', async () => {
-    const app = await buildTestApp();
+    const app = await buildTestApp(OFFLINE);
     try {
       const response = await app.inject({ url: LOOKUP, headers: { origin: 'https://help.some-isp.example' } });
       assert.equal(response.statusCode, 200);
@@ -19,7 +21,7 @@ describe('CORS', () => {
   });
 
   it('reflects only the origins listed in CORS_ORIGINS', async () => {
-    const app = await buildTestApp({ CORS_ORIGINS: 'https://help.isp-one.example, https://support.isp-two.example/' });
+    const app = await buildTestApp({ ...OFFLINE, CORS_ORIGINS: 'https://help.isp-one.example, https://support.isp-two.example/' });
     try {
       const allowed = await app.inject({ url: LOOKUP, headers: { origin: 'https://support.isp-two.example' } });
       assert.equal(allowed.statusCode, 200);
@@ -34,7 +36,7 @@ describe('CORS', () => {
   });
 
   it('answers a preflight for an allowed origin with GET allowed, and none for another origin', async () => {
-    const app = await buildTestApp({ CORS_ORIGINS: 'https://help.isp-one.example' });
+    const app = await buildTestApp({ ...OFFLINE, CORS_ORIGINS: 'https://help.isp-one.example' });
     try {
       const preflight = (origin: string) =>
         app.inject({
