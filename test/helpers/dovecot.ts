@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 
 /** PEM key and certificate files of one test server identity. */
@@ -85,4 +87,139 @@ export function createMailCerts(dir: string): MailCerts {
       return files(base);
     },
   };
+}
+
+/** One address the test Dovecot listens on, with the certificate it presents there. */
+export interface DovecotListen {
+  address: string;
+  cert: CertFiles;
+}
+
+/** A running test Dovecot. */
+export interface Dovecot {
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** The mail ports the test Dovecot opens on every listen address. */
+export const DOVECOT_PORTS = { imap: 143, imaps: 993, pop3: 110, pop3s: 995, submission: 587, submissions: 465 } as const;
+
+/**
+ * Makes sure no other Dovecot (the Debian system instance) holds the mail ports on every address:
+ * asks the init system to stop it, never kills by name. Throws when a wildcard listener remains.
+ */
+export function ensureMailPortsFree(): void {
+  const listening = () => {
+    try {
+      return execFileSync('ss', ['-ltnH'], { encoding: 'utf8' });
+    } catch {
+      return '';
+    }
+  };
+  const wildcard = (text: string) =>
+    Object.values(DOVECOT_PORTS).filter((port) => new RegExp(`(\\*|0\\.0\\.0\\.0|\\[::\\]):${port}\\s`).test(text));
+  if (wildcard(listening()).length === 0) return;
+  try {
+    execFileSync('service', ['dovecot', 'stop'], { stdio: 'ignore' });
+  } catch {
+    // no init system: reported below
+  }
+  const still = wildcard(listening());
+  if (still.length > 0) throw new Error(`ports ${still.join(', ')} are held on every address (system dovecot?): stop it first`);
+}
+
+/**
+ * Starts a real Dovecot (imapd, pop3d, submissiond) in the foreground as a child of the test, with a
+ * generated configuration in `dir` (base_dir, state_dir and logs there too). It listens on the given
+ * loopback addresses, each with its own certificate (`local` blocks). Nobody can log in: the password
+ * file is empty, and checks never authenticate anyway. Submission relays to a closed loopback port.
+ */
+export async function startDovecot(dir: string, listen: DovecotListen[]): Promise<Dovecot> {
+  ensureMailPortsFree();
+  const [first] = listen;
+  if (!first) throw new Error('startDovecot needs at least one address');
+  // Dovecot's unprivileged login processes must be able to reach base_dir (so must its parents).
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  for (const sub of ['run', 'state', 'mail']) mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(join(dir, 'users'), '');
+  const logPath = join(dir, 'dovecot.log');
+  const listener = (name: string, port: number, ssl: boolean) =>
+    `  inet_listener ${name} {\n    port = ${port}\n${ssl ? '    ssl = yes\n' : ''}  }`;
+  const config = [
+    `base_dir = ${join(dir, 'run')}`,
+    `state_dir = ${join(dir, 'state')}`,
+    `log_path = ${logPath}`,
+    `info_log_path = ${logPath}`,
+    'protocols = imap pop3 submission',
+    `listen = ${listen.map((entry) => entry.address).join(', ')}`,
+    'hostname = mail.dovecot.test',
+    'login_greeting = Dovecot test ready.',
+    'ssl = yes',
+    `ssl_cert = <${first.cert.certFile}`,
+    `ssl_key = <${first.cert.keyFile}`,
+    'auth_mechanisms = plain login',
+    'disable_plaintext_auth = yes',
+    `mail_location = maildir:${join(dir, 'mail')}/%u`,
+    `passdb {\n  driver = passwd-file\n  args = ${join(dir, 'users')}\n}`,
+    `userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=${join(dir, 'mail')}/%u\n}`,
+    `submission_relay_host = ${first.address}`,
+    'submission_relay_port = 2525',
+    ...listen.slice(1).map((entry) => `local ${entry.address} {\n  ssl_cert = <${entry.cert.certFile}\n  ssl_key = <${entry.cert.keyFile}\n}`),
+    `service imap-login {\n${listener('imap', DOVECOT_PORTS.imap, false)}\n${listener('imaps', DOVECOT_PORTS.imaps, true)}\n}`,
+    `service pop3-login {\n${listener('pop3', DOVECOT_PORTS.pop3, false)}\n${listener('pop3s', DOVECOT_PORTS.pop3s, true)}\n}`,
+    `service submission-login {\n${listener('submission', DOVECOT_PORTS.submission, false)}\n${listener('submissions', DOVECOT_PORTS.submissions, true)}\n}`,
+    '',
+  ].join('\n');
+  const configPath = join(dir, 'dovecot.conf');
+  writeFileSync(configPath, config);
+  const child = spawn('/usr/sbin/dovecot', ['-F', '-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const log = () => {
+    try {
+      return readFileSync(logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  };
+  // Ready when every address greets on the plaintext IMAP port with the final greeting.
+  for (const entry of listen) {
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i += 1) {
+      if (child.exitCode !== null) throw new Error(`dovecot exited: ${stderr}\n${log()}`);
+      ready = await greets(entry.address, DOVECOT_PORTS.imap, /Dovecot test ready/);
+      if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (!ready) {
+      await stop();
+      throw new Error(`dovecot did not greet on ${entry.address}: ${stderr}\n${log()}`);
+    }
+  }
+  return { log, stop };
+}
+
+function greets(address: string, port: number, pattern: RegExp): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address, port });
+    let text = '';
+    const done = (value: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(false), 1_000);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (pattern.test(text)) done(true);
+    });
+    socket.on('error', () => done(false));
+    socket.on('close', () => done(false));
+  });
 }

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkSchema, lookupResultSchema, type Check } from '../../src/domain/schemas.js';
+import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq-server.js';
+import { createMailCerts, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** This suite's loopback world (127.0.3.0/24). */
+const GOOD = '127.0.3.10';
+const SELF_SIGNED = '127.0.3.11';
+const EXPIRED = '127.0.3.12';
+/** Outside PROBE_ALLOW_CIDRS (127.0.3.0/25), so the address policy refuses it. */
+const REFUSED = '127.0.3.200';
+const DNS = { address: '127.0.3.53', port: 5353 };
+const GUESS_NAMES = ['imap.guess.test', 'pop3.guess.test', 'smtp.guess.test'];
+
+/** The real service as a child process, configured only through its environment. */
+async function startService(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ISPDB_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  for (let i = 0; i < 300; i += 1) {
+    const url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url) return { url, child, output: () => output };
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`the service did not start:\n${output}`);
+}
+
+describe('live checks against a real Dovecot, names from a real dnsmasq', { timeout: 120_000 }, () => {
+  let dir: string;
+  let dovecot: Dovecot | undefined;
+  let dnsmasq: Dnsmasq | undefined;
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  let refusedListener: net.Server | undefined;
+  let refusedConnections = 0;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dovecot-e2e-'));
+    chmodSync(dir, 0o755);
+    const certs = createMailCerts(dir);
+    const good = certs.issue('mail.dovecot.test', ['mail.dovecot.test', ...GUESS_NAMES]);
+    const selfSigned = certs.selfSigned('selfsigned.dovecot.test', ['selfsigned.dovecot.test']);
+    const expired = certs.issue('expired.dovecot.test', ['expired.dovecot.test'], { start: '20240101000000Z', end: '20240301000000Z' });
+    dovecot = await startDovecot(join(dir, 'dovecot'), [
+      { address: GOOD, cert: good },
+      { address: SELF_SIGNED, cert: selfSigned },
+      { address: EXPIRED, cert: expired },
+    ]);
+    // A listener at the refused address counts connections: it must stay at zero.
+    refusedListener = net.createServer((socket) => {
+      refusedConnections += 1;
+      socket.end('* OK should never be reached\r\n');
+    });
+    await new Promise<void>((resolve) => refusedListener?.listen(993, REFUSED, resolve));
+    dnsmasq = await startDnsmasq(DNS.address, DNS.port, {
+      hosts: {
+        'mail.dovecot.test': [GOOD],
+        'selfsigned.dovecot.test': [SELF_SIGNED],
+        'expired.dovecot.test': [EXPIRED],
+        'blocked.dovecot.test': [REFUSED],
+        // guess.test publishes no autoconfig, SRV or MX: only servers under the usual names.
+        ...Object.fromEntries(GUESS_NAMES.map((name) => [name, [GOOD]])),
+      },
+    });
+    const providers = join(dir, 'providers');
+    mkdirSync(providers);
+    const server = (protocol: string, port: number, security: string) => ({
+      protocol, host: 'mail.dovecot.test', port, security, username: '%EMAILADDRESS%', authentication: ['password-cleartext'],
+    });
+    writeFileSync(
+      join(providers, 'dovecot-test.json'),
+      JSON.stringify({
+        id: 'dovecot-test',
+        name: 'Dovecot Test',
+        domains: ['dovecot.test'],
+        mxSuffixes: [],
+        incoming: [server('imap', 993, 'tls'), server('imap', 143, 'starttls'), server('pop3', 995, 'tls'), server('pop3', 110, 'starttls')],
+        outgoing: [server('smtp', 465, 'tls'), server('smtp', 587, 'starttls')],
+        documentation: [],
+        hints: [],
+        lastVerified: '2026-11-27',
+      }),
+    );
+    service = await startService({
+      DNS_SERVERS: dnsmasq.server,
+      PROBE_ALLOW_CIDRS: '127.0.3.0/25',
+      NODE_EXTRA_CA_CERTS: certs.caFile,
+      PROVIDERS_DIR: providers,
+      CHECK_RATE_LIMIT_MAX: '1000',
+      CHECK_TARGET_LIMIT_MAX: '1000',
+      RATE_LIMIT_MAX: '1000',
+    });
+  });
+
+  after(async () => {
+    if (service) {
+      service.child.kill('SIGTERM');
+      await once(service.child, 'exit');
+    }
+    await dnsmasq?.stop();
+    await dovecot?.stop();
+    await new Promise<void>((resolve) => (refusedListener ? refusedListener.close(() => resolve()) : resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const check = async (host: string, port: number, protocol: string, security: string): Promise<Check> => {
+    const response = await fetch(`${service?.url}/v1/check?host=${host}&port=${port}&protocol=${protocol}&security=${security}&fresh=true`);
+    assert.equal(response.status, 200, await response.clone().text());
+    return checkSchema.parse(await response.json());
+  };
+
+  const assertGood = (result: Check) => {
+    assert.equal(result.ok, true, JSON.stringify(result.error));
+    assert.equal(result.address, GOOD);
+    assert.ok(result.capabilities.length > 0);
+    assert.ok(result.authMechanisms.includes('PLAIN'), `mechanisms: ${result.authMechanisms.join(' ')}`);
+    assert.equal(result.tls?.authorized, true);
+    assert.match(result.tls?.protocol ?? '', /^TLSv1\.[23]$/);
+    assert.equal(result.tls?.certificate?.subject, 'CN=mail.dovecot.test');
+    assert.equal(result.tls?.certificate?.issuer, 'CN=mailsettings probe test CA');
+    assert.equal(result.tls?.certificate?.hostnameMatches, true);
+    assert.ok(result.tls?.certificate?.subjectAltNames.includes('DNS:mail.dovecot.test'));
+    assert.ok((result.tls?.certificate?.daysLeft ?? 0) > 14);
+    assert.deepEqual(result.warnings, []);
+  };
+
+  it('IMAP on 993 (implicit TLS)', async () => {
+    const result = await check('mail.dovecot.test', 993, 'imap', 'tls');
+    assertGood(result);
+    assert.match(result.greeting, /^\* OK .*Dovecot test ready/);
+    assert.ok(result.capabilities.includes('IMAP4REV1'));
+    assert.deepEqual(result.authMechanisms, ['PLAIN', 'LOGIN']);
+  });
+
+  it('IMAP on 143 with STARTTLS (LOGINDISABLED before TLS, AUTH= after)', async () => {
+    const result = await check('mail.dovecot.test', 143, 'imap', 'starttls');
+    assertGood(result);
+    assert.equal(result.starttls, true);
+    assert.ok(!result.capabilities.includes('LOGINDISABLED'));
+  });
+
+  it('POP3 on 995 (implicit TLS)', async () => {
+    const result = await check('mail.dovecot.test', 995, 'pop3', 'tls');
+    assertGood(result);
+    assert.match(result.greeting, /^\+OK Dovecot test ready/);
+  });
+
+  it('POP3 on 110 with STLS', async () => {
+    const result = await check('mail.dovecot.test', 110, 'pop3', 'starttls');
+    assertGood(result);
+    assert.equal(result.starttls, true);
+  });
+
+  it('submission on 465 (implicit TLS)', async () => {
+    const result = await check('mail.dovecot.test', 465, 'smtp', 'tls');
+    assertGood(result);
+    assert.match(result.greeting, /^220 mail\.dovecot\.test/);
+  });
+
+  it('submission on 587 with STARTTLS', async () => {
+    const result = await check('mail.dovecot.test', 587, 'smtp', 'starttls');
+    assertGood(result);
+    assert.equal(result.starttls, true);
+  });
+
+  it('a self-signed certificate: ok false, certificate_untrusted', async () => {
+    const result = await check('selfsigned.dovecot.test', 993, 'imap', 'tls');
+    assert.equal(result.ok, false);
+    assert.equal(result.error?.code, 'certificate_untrusted');
+    assert.equal(result.tls?.certificate?.subject, 'CN=selfsigned.dovecot.test');
+  });
+
+  it('an expired certificate: ok false, certificate_expired', async () => {
+    const result = await check('expired.dovecot.test', 587, 'smtp', 'starttls');
+    assert.equal(result.ok, false);
+    assert.equal(result.error?.code, 'certificate_expired');
+    assert.ok((result.tls?.certificate?.daysLeft ?? 0) < 0);
+  });
+
+  it('port 22 is refused with 400 invalid_input', async () => {
+    const response = await fetch(`${service?.url}/v1/check?host=mail.dovecot.test&port=22&protocol=imap&security=tls`);
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'invalid_input');
+  });
+
+  it('a host resolving to a refused address is never contacted', async () => {
+    const result = await check('blocked.dovecot.test', 993, 'imap', 'tls');
+    assert.equal(result.ok, false);
+    assert.equal(result.error?.code, 'forbidden_target');
+    assert.equal(result.address, REFUSED);
+    assert.equal(refusedConnections, 0);
+  });
+
+  it('lookup?check=true shows a passing check on every server', async () => {
+    const response = await fetch(`${service?.url}/v1/lookup?domain=dovecot.test&check=true`);
+    assert.equal(response.status, 200);
+    const body = lookupResultSchema.parse(await response.json());
+    const servers = [...body.incoming, ...body.outgoing];
+    assert.equal(servers.length, 6);
+    for (const server of servers) {
+      assert.equal(server.check?.ok, true, `${server.protocol}:${server.port} ${JSON.stringify(server.check?.error)}`);
+      assert.equal(server.check?.port, server.port);
+    }
+  });
+});
