@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { FakeChecker, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
+import { contrastScript, FakeChecker, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 
 const WIDGET = 'mail-settings-lookup';
@@ -224,6 +224,17 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await widget(page).locator('.card.primary .check.ok').waitFor();
     assert.match(await widget(page).locator('.card.primary .check').textContent() ?? '', /answered in 31 ms; certificate valid for 49 more days/);
     assert.ok(checker.calls.length > before, 'the checker was asked');
+    await context.close();
+  });
+
+  it('keeps text contrast at WCAG AA (4.5:1) or better', async () => {
+    const { context, page } = await open(`${hostUrl}/check`);
+    await widget(page).locator('.card.primary .check.ok').waitFor();
+    await widget(page).getByText('Alternative: POP3').click();
+    const selectors = ['h2', 'label.main', '.status', '.hints h3', '.hints li', '.hints a', '.card.primary h3', '.badge', '.explain', 'dt', '.val', '.value .text', 'button[type=submit]', 'button.copy', 'summary', '.check.ok'];
+    const results = (await page.evaluate(contrastScript(`document.querySelector('${WIDGET}').shadowRoot`, selectors))) as { selector: string; ratio: number }[];
+    const low = results.filter((result) => result.ratio < 4.5);
+    assert.deepEqual(low, [], JSON.stringify(results));
     await context.close();
   });
 

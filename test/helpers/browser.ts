@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,7 @@ let built: Promise<string> | null = null;
 export function buildWidgetForTests(): Promise<string> {
   built ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'msl-widget-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     await buildWidget(dir);
     return dir;
   })();
@@ -134,4 +136,31 @@ export async function saveScreenshot(png: Buffer, name: string, docsName?: strin
     await copyFile(file, join(DOCS_DIR, docsName));
   }
   return file;
+}
+
+/**
+ * Browser-side script: the WCAG contrast ratio of the first element matching each selector under
+ * `root` (an expression), against the first opaque background found walking up (through shadow hosts).
+ */
+export function contrastScript(root: string, selectors: string[]): string {
+  return `(() => {
+    const parse = (c) => { const m = c.match(/[\\d.]+/g) || []; return { r: +m[0], g: +m[1], b: +m[2], a: m[3] === undefined ? 1 : +m[3] }; };
+    const lum = ({ r, g, b }) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+    const background = (el) => {
+      for (let node = el; node; node = node.parentElement || (node.getRootNode() && node.getRootNode().host)) {
+        const bg = parse(getComputedStyle(node).backgroundColor);
+        if (bg.a >= 0.99) return bg;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const root = ${root};
+    return ${JSON.stringify(selectors)}.map((selector) => {
+      const el = root.querySelector(selector);
+      if (!el) return { selector, ratio: 0, missing: true };
+      const fg = lum(parse(getComputedStyle(el).color));
+      const bg = lum(background(el));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      return { selector, ratio: Math.round(ratio * 100) / 100 };
+    });
+  })()`;
 }

@@ -46,6 +46,7 @@ button[disabled] { opacity: .7; cursor: progress; }
 .status .help { display: block; font-weight: 400; color: var(--_muted); }
 .results:empty { display: none; }
 .results { display: grid; gap: 1rem; margin-top: 1rem; }
+.results[aria-busy="true"] { opacity: .55; }
 .card { border: 1px solid var(--_border); border-radius: var(--_radius); padding: 1rem; background: var(--_bg); }
 .card.primary { border: 2px solid var(--_accent); }
 .badge {

@@ -106,7 +106,8 @@ export class MailSettingsLookup extends HTMLElement {
     });
     this.button = h('button', { type: 'submit' }, t.find);
     this.status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
-    this.results = h('div', { class: 'results', 'aria-live': 'polite', 'aria-busy': 'false' });
+    // The status line above is the live region (a short summary); the cards are not re-read aloud.
+    this.results = h('div', { class: 'results', 'aria-busy': 'false' });
     this.announcer = h('p', { class: 'visually-hidden', 'aria-live': 'assertive' });
     const form = h(
       'form',
