@@ -1,6 +1,6 @@
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
-import { isIP } from 'node:net';
-import { Agent, request, type Dispatcher } from 'undici';
+import { isIP, type Socket } from 'node:net';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import type { Network } from './connect.js';
 
 /** Stable codes of a failed fetch. */
@@ -72,7 +72,7 @@ const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|H
  */
 export class HttpClient {
   readonly #network: Network;
-  readonly #agent: Agent;
+  readonly #connect: buildConnector.connector;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #maxRedirects: number;
@@ -86,20 +86,41 @@ export class HttpClient {
     this.#maxRedirects = options.maxRedirects ?? 3;
     this.#allowedPorts = new Set(options.allowedPorts ?? [80, 443]);
     this.#userAgent = options.userAgent ?? 'mailsettings/0.1 (+autoconfig lookup)';
-    this.#agent = new Agent({
-      connect: {
-        timeout: options.timeoutMs,
-        rejectUnauthorized: true,
-        lookup: this.#lookup,
-        ...(options.ca ? { ca: options.ca } : {}),
-      },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 10_000,
-      connections: 4,
+    this.#connect = buildConnector({
+      timeout: options.timeoutMs,
+      rejectUnauthorized: true,
+      lookup: this.#lookup,
+      ...(options.ca ? { ca: options.ca } : {}),
+    } as buildConnector.BuildOptions);
+  }
+
+  /**
+   * One dispatcher per fetch (redirects included) whose sockets are all destroyed when the fetch
+   * ends or is aborted: undici leaves a request that waits for a connection (e.g. a TLS handshake
+   * that never completes) pending until its connect timeout, and an aborted lookup must release
+   * its upstream connections at once.
+   */
+  #dispatcher(): { agent: Agent; kill: () => void } {
+    const sockets = new Set<Socket>();
+    const connect: buildConnector.connector = (options, callback) => {
+      const socket = this.#connect(options, callback) as unknown as Socket;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      return socket;
+    };
+    const agent = new Agent({
+      connect,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+      connections: 1,
       maxResponseSize: this.#maxBytes + 1,
     });
+    const kill = () => {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      agent.destroy().catch(() => {});
+    };
+    return { agent, kill };
   }
 
   /** Node's `lookup` contract, answered by the service resolver and the address policy only. */
@@ -129,24 +150,40 @@ export class HttpClient {
 
   /** GETs a URL, following at most three checked redirects; the result is a value, never thrown. */
   async get(url: string, options: FetchOptions = {}): Promise<HttpResult> {
-    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    // A referenced timer (AbortSignal.timeout is unref'd), cleared when the fetch ends.
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(new Error('fetch timeout')), this.#timeoutMs);
+    const deadline = timer.signal;
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const { agent, kill } = this.#dispatcher();
+    signal.addEventListener('abort', kill, { once: true });
+    try {
+      if (signal.aborted) return { ...this.#failure(new Error('aborted'), signal, deadline), url };
+      return await this.#get(url, options, agent, signal, deadline);
+    } finally {
+      clearTimeout(timeout);
+      signal.removeEventListener('abort', kill);
+      kill();
+    }
+  }
+
+  async #get(url: string, options: FetchOptions, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
     let current = url;
     for (let redirects = 0; ; redirects += 1) {
       const checked = this.#checkUrl(current);
       if (!checked.ok) return { ...checked, url: current };
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(checked.url, {
+        response = await untilAborted(request(checked.url, {
           method: 'GET',
-          dispatcher: this.#agent,
+          dispatcher: agent,
           signal,
           headers: {
             accept: options.accept ?? 'application/xml, text/xml;q=0.9, */*;q=0.1',
             'accept-encoding': 'identity',
             'user-agent': this.#userAgent,
           },
-        });
+        }), signal);
       } catch (error) {
         return { ...this.#failure(error, signal, deadline), url: current };
       }
@@ -250,10 +287,39 @@ export class HttpClient {
     return { ok: false, code: 'connect_failed', message: code || String(error) };
   }
 
-  /** Closes pooled connections (shutdown). */
-  async close(): Promise<void> {
-    await this.#agent.destroy();
+  /** Nothing is pooled between fetches; kept so owners can close the client uniformly. */
+  async close(): Promise<void> {}
+}
+
+/** Settles with the promise, or rejects as soon as the signal aborts (whatever undici is still doing). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
   }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.then((value) => discardValue(value), () => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A response that arrived after its fetch was abandoned: drop its body. */
+function discardValue(value: unknown): void {
+  const body = (value as { body?: Dispatcher.ResponseData['body'] } | undefined)?.body;
+  if (body) discard(body);
 }
 
 function errorCode(error: unknown): string {

@@ -18,7 +18,7 @@ const TYPE_NAMES: Record<number, string> = { 1: 'A', 28: 'AAAA', 15: 'MX', 33: '
 
 /**
  * An in-process authoritative DNS server (dns2, UDP) on a loopback address, serving a mutable zone.
- * Names missing from the zone answer NXDOMAIN; 'servfail' answers SERVFAIL; 'timeout' never answers;
+ * Names missing from the zone (exact or `*.parent` wildcard) answer NXDOMAIN; 'servfail' answers SERVFAIL; 'timeout' never answers;
  * a function gets the query type and how many times the name was asked (for rebinding tests).
  */
 export class TestDnsServer {
@@ -50,7 +50,7 @@ export class TestDnsServer {
       this.#counts.set(name, count);
       const response = Packet.createResponseFromRequest(request);
       response.header.aa = 1;
-      let entry = this.zone.get(name);
+      let entry = this.#find(name);
       if (typeof entry === 'function') entry = entry(type, count);
       if (entry === 'timeout') return;
       if (entry === 'servfail') {
@@ -74,6 +74,18 @@ export class TestDnsServer {
     });
     await server.listen(this.port, this.address);
     this.#server = server;
+  }
+
+  /** The entry of a name: exact, else the closest `*.parent` wildcard. */
+  #find(name: string): ZoneEntry | undefined {
+    const exact = this.zone.get(name);
+    if (exact !== undefined) return exact;
+    const labels = name.split('.');
+    for (let index = 1; index < labels.length; index += 1) {
+      const wildcard = this.zone.get(`*.${labels.slice(index).join('.')}`);
+      if (wildcard !== undefined) return wildcard;
+    }
+    return undefined;
   }
 
   /** How many queries asked for this name. */

@@ -51,6 +51,8 @@ export async function startSilent(address: string, port = 443): Promise<Started<
   const counters = { connections: 0, closed: 0 };
   const server = net.createServer((socket) => {
     counters.connections += 1;
+    // Read (and ignore) what arrives, so that the peer closing is noticed.
+    socket.resume();
     socket.on('error', () => {});
     socket.on('close', () => {
       counters.closed += 1;

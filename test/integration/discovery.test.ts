@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { testConfig, type Config } from '../../src/config/env.js';
+import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
+import type { ProviderDb } from '../../src/provider-db/provider-db.js';
+import { loadTestProviderDb } from '../helpers/app.js';
+import { autoconfigXml, ENTITY_BOMB } from '../helpers/autoconfig-docs.js';
+import { TestDnsServer, type ZoneRecord } from '../helpers/dns-server.js';
+import { delay, startHttp, startHttps, startSilent, streamBytes, type Started } from '../helpers/servers.js';
+import { createTestCa, type TestCa } from '../helpers/test-ca.js';
+
+// Loopback world of this file: DNS 127.0.1.3; HTTPS autoconfig 127.0.1.20 (:443 and :80), ISPDB
+// 127.0.1.21:443, a host that accepts and never answers 127.0.1.22, and 127.0.2.201 as a refused
+// address (outside PROBE_ALLOW_CIDRS) whose listeners count connections.
+const DNS = '127.0.1.3';
+const WEB = '127.0.1.20';
+const ISPDB = '127.0.1.21';
+const HANG = '127.0.1.22';
+const REFUSED = '127.0.2.201';
+const HTTP_TIMEOUT_MS = 1000;
+
+const A = (address: string): ZoneRecord[] => [{ type: 'A', address, ttl: 120 }];
+const SRV_IMAPS = (target: string): ZoneRecord[] => [{ type: 'SRV', target, port: 993, priority: 0, weight: 0 }];
+
+describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
+  let ca: TestCa;
+  let providerDb: ProviderDb;
+  const dns = new TestDnsServer(DNS);
+  const started: Started<unknown>[] = [];
+  let hang: Awaited<ReturnType<typeof startSilent>>;
+  let refused443: Awaited<ReturnType<typeof startSilent>>;
+  let refused80: Awaited<ReturnType<typeof startSilent>>;
+  const seenUrls: string[] = [];
+  const apps: FastifyInstance[] = [];
+  let app: FastifyInstance;
+  let mxProvider: { id: string; suffix: string };
+
+  const makeApp = async (overrides: Partial<Record<keyof Config, string>> = {}) => {
+    const config = testConfig({
+      DNS_SERVERS: dns.server,
+      DNS_TIMEOUT_MS: '300',
+      DNS_TRIES: '1',
+      PROBE_ALLOW_CIDRS: '127.0.1.0/24',
+      ISPDB_URL: 'https://ispdb.d.test/v1.1/',
+      HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS),
+      LOOKUP_TIMEOUT_MS: '4000',
+      ...overrides,
+    });
+    const instance = await buildApp(config, { providerDb, httpCa: ca.cert });
+    await instance.ready();
+    apps.push(instance);
+    return instance;
+  };
+
+  before(async () => {
+    ca = createTestCa();
+    providerDb = await loadTestProviderDb();
+    const withSuffix = providerDb.all().find((provider) => provider.mxSuffixes.length > 0);
+    assert.ok(withSuffix);
+    mxProvider = { id: withSuffix.id, suffix: withSuffix.mxSuffixes[0] ?? '' };
+
+    const webNames = ['autoconfig.ac.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
+    const leaf = ca.issue(webNames);
+    for (const name of webNames) dns.set(name, A(WEB));
+    dns.set('autoconfig.http.d.test', A(WEB));
+    dns.set('ispdb.d.test', A(ISPDB));
+    dns.set('autoconfig.hang.d.test', A(HANG));
+    dns.set('autoconfig.hang2.d.test', A(HANG));
+    dns.set('autoconfig.blocked.d.test', A(REFUSED));
+    dns.set('blocked.d.test', A(REFUSED));
+    dns.set('_imaps._tcp.srv.d.test', SRV_IMAPS('imap.srv.d.test'));
+    dns.set('_submission._tcp.srv.d.test', [{ type: 'SRV', target: 'smtp.srv.d.test', port: 587, priority: 0, weight: 0 }]);
+    dns.set('_pop3s._tcp.srv.d.test', [{ type: 'SRV', target: '.', port: 0, priority: 0, weight: 0 }]);
+    for (const domain of ['hang.d.test', 'big.d.test', 'bomb.d.test', 'hang2.d.test']) dns.set(`_imaps._tcp.${domain}`, SRV_IMAPS(`imap.${domain}`));
+    dns.set('mxprov.d.test', [{ type: 'MX', exchange: `aspmx.${mxProvider.suffix}`, priority: 1 }, { type: 'MX', exchange: 'backup.d.test', priority: 10 }]);
+    dns.set('mxhost.d.test', [{ type: 'MX', exchange: 'mx1.mail.hoster.test', priority: 10 }]);
+    dns.set('servfail.d.test', 'servfail');
+    dns.set('*.servfail.d.test', 'servfail');
+    dns.set('dnstimeout.d.test', 'timeout');
+    dns.set('*.dnstimeout.d.test', 'timeout');
+    await dns.start();
+
+    const web: http.RequestListener = (request, response) => {
+      const host = (request.headers.host ?? '').toLowerCase();
+      const path = (request.url ?? '/').split('?')[0];
+      seenUrls.push(`${host}${request.url}`);
+      const xml = (body: string) => {
+        response.setHeader('content-type', 'application/xml');
+        response.end(body);
+      };
+      if (host === 'autoconfig.ac.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('ac.d.test'));
+      if (host === 'wk.d.test' && path === '/.well-known/autoconfig/mail/config-v1.1.xml') return xml(autoconfigXml('wk.d.test'));
+      if (host === 'autoconfig.mail.hoster.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('hoster.test'));
+      if (host === 'autoconfig.http.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('http.d.test'));
+      if (host === 'autoconfig.big.d.test') return void streamBytes(response, 20 * 1024 * 1024);
+      if (host === 'autoconfig.bomb.d.test') return xml(ENTITY_BOMB);
+      if (host === 'autoconfig.bad.d.test') return xml('<clientConfig><emailProvider><incomingServer type="imap">');
+      response.writeHead(404);
+      response.end();
+    };
+    started.push(await startHttps(WEB, leaf, web));
+    started.push(await startHttp(WEB, web));
+    started.push(
+      await startHttps(ISPDB, ca.issue(['ispdb.d.test']), (request, response) => {
+        if (request.url === '/v1.1/isp.d.test') return response.end(autoconfigXml('isp.d.test'));
+        response.writeHead(404);
+        response.end();
+      }),
+    );
+    hang = await startSilent(HANG);
+    refused443 = await startSilent(REFUSED, 443);
+    refused80 = await startSilent(REFUSED, 80);
+    app = await makeApp();
+  });
+
+  after(async () => {
+    for (const instance of apps) await instance.close();
+    for (const server of [...started, hang, refused443, refused80]) await server.stop();
+    await dns.stop();
+    ca.dispose();
+  });
+
+  const lookup = async (query: string, instance = app) => {
+    const response = await instance.inject({ method: 'GET', url: `/v1/lookup?${query}` });
+    return response;
+  };
+  const found = async (query: string): Promise<LookupResult> => {
+    const response = await lookup(query);
+    assert.equal(response.statusCode, 200, response.body);
+    return lookupResultSchema.parse(response.json());
+  };
+  const sourceOf = (body: LookupResult, name: string) => body.sources.find((entry) => entry.name === name);
+
+  it('answers from https autoconfig, sending the address only in that HTTPS request, never in the answer', async () => {
+    const body = await found('email=jane%40ac.d.test');
+    assert.equal(body.incoming[0]?.host, 'imap.ac.d.test');
+    assert.equal(body.incoming[0]?.username, 'jane@ac.d.test');
+    assert.equal(body.incoming[0]?.source, 'autoconfig:https://autoconfig.ac.d.test/mail/config-v1.1.xml');
+    assert.equal(body.incoming[0]?.trusted, true);
+    assert.equal(body.outgoing[0]?.host, 'smtp.ac.d.test');
+    assert.ok(seenUrls.includes('autoconfig.ac.d.test/mail/config-v1.1.xml?emailaddress=jane%40ac.d.test'));
+    assert.equal(sourceOf(body, 'autoconfig')?.outcome, 'found');
+    assert.doesNotMatch(JSON.stringify(body.sources), /jane|emailaddress/);
+  });
+
+  it('answers from the well-known location', async () => {
+    const body = await found('domain=wk.d.test');
+    assert.equal(body.incoming[0]?.source, 'autoconfig:https://wk.d.test/.well-known/autoconfig/mail/config-v1.1.xml');
+    assert.equal(sourceOf(body, 'autoconfig')?.outcome, 'not-found');
+  });
+
+  it('answers from the ISPDB', async () => {
+    const body = await found('domain=isp.d.test');
+    assert.equal(body.incoming[0]?.host, 'imap.isp.d.test');
+    assert.equal(body.incoming[0]?.source, 'ispdb:https://ispdb.d.test/v1.1/isp.d.test');
+  });
+
+  it('answers from SRV records alone, dropping a "." target', async () => {
+    const body = await found('domain=srv.d.test');
+    assert.deepEqual(
+      [...body.incoming, ...body.outgoing].map((server) => `${server.protocol}:${server.host}:${server.port}:${server.security}:${server.source}`),
+      ['imap:imap.srv.d.test:993:tls:srv:_imaps._tcp.srv.d.test', 'smtp:smtp.srv.d.test:587:starttls:srv:_submission._tcp.srv.d.test'],
+    );
+    assert.ok(!body.incoming.some((server) => server.protocol === 'pop3'));
+  });
+
+  it('answers from the provider database via the best MX host', async () => {
+    const body = await found('domain=mxprov.d.test');
+    assert.equal(body.provider?.id, mxProvider.id);
+    assert.equal(body.incoming[0]?.source, `mx:aspmx.${mxProvider.suffix}`);
+  });
+
+  it("answers from the autoconfig of the MX host's parent domain", async () => {
+    const body = await found('email=joe%40mxhost.d.test');
+    assert.equal(body.incoming[0]?.host, 'imap.hoster.test');
+    assert.equal(body.incoming[0]?.source, 'mx:mx1.mail.hoster.test');
+    assert.ok(!seenUrls.some((url) => url.startsWith('autoconfig.mail.hoster.test') && url.includes('joe')), 'the address never goes to another domain');
+  });
+
+  it('uses plain-HTTP autoconfig last, untrusted, without the address in the URL', async () => {
+    const body = await found('email=ann%40http.d.test');
+    assert.equal(body.incoming[0]?.source, 'autoconfig:http://autoconfig.http.d.test/mail/config-v1.1.xml');
+    assert.equal(body.incoming[0]?.trusted, false);
+    assert.ok(seenUrls.includes('autoconfig.http.d.test/mail/config-v1.1.xml'));
+    assert.ok(!seenUrls.some((url) => url.startsWith('autoconfig.http.d.test') && url.includes('ann')));
+  });
+
+  it('bounds a hanging autoconfig host by the HTTP timeout and answers from the other sources', async () => {
+    const startedAt = performance.now();
+    const body = await found('domain=hang.d.test');
+    const elapsed = performance.now() - startedAt;
+    assert.ok(elapsed >= HTTP_TIMEOUT_MS - 50 && elapsed < HTTP_TIMEOUT_MS + 1000, `took ${elapsed} ms`);
+    assert.equal(body.incoming[0]?.source, 'srv:_imaps._tcp.hang.d.test');
+    assert.equal(sourceOf(body, 'autoconfig')?.outcome, 'timeout');
+    assert.ok(hang.connections >= 1);
+  });
+
+  it('cuts a 20 MB autoconfig body at the cap and answers from SRV', async () => {
+    const body = await found('domain=big.d.test');
+    assert.equal(sourceOf(body, 'autoconfig')?.error, 'too_large');
+    assert.equal(body.incoming[0]?.source, 'srv:_imaps._tcp.big.d.test');
+  });
+
+  it('refuses an entity bomb and malformed XML as source errors', async () => {
+    const bomb = await found('domain=bomb.d.test');
+    assert.equal(sourceOf(bomb, 'autoconfig')?.error, 'doctype_refused');
+    assert.equal(bomb.incoming[0]?.source, 'srv:_imaps._tcp.bomb.d.test');
+    const bad = await lookup('domain=bad.d.test');
+    assert.equal(bad.statusCode, 404);
+  });
+
+  it('reports hosts resolving to a refused address as blocked and never connects to them', async () => {
+    const response = await lookup('domain=blocked.d.test');
+    assert.equal(response.statusCode, 404);
+    await delay(50);
+    assert.equal(refused443.connections, 0);
+    assert.equal(refused80.connections, 0);
+    const fresh = await app.inject({ method: 'GET', url: '/v1/lookup?domain=blocked.d.test&fresh=true' });
+    assert.equal(fresh.statusCode, 404);
+  });
+
+  it('survives DNS SERVFAIL and DNS timeouts with a bounded not_found', async () => {
+    for (const domain of ['servfail.d.test', 'dnstimeout.d.test']) {
+      const startedAt = performance.now();
+      const response = await lookup(`domain=${domain}`);
+      assert.equal(response.statusCode, 404, domain);
+      assert.equal(response.json().error.code, 'not_found');
+      assert.ok(performance.now() - startedAt < 3000, domain);
+    }
+  });
+
+  it('aborts the upstream work when the client disconnects', async () => {
+    const slow = await makeApp({ HTTP_TIMEOUT_MS: '6000', LOOKUP_TIMEOUT_MS: '8000' });
+    await slow.listen({ port: 0, host: '127.0.1.5' });
+    const { port } = slow.server.address() as AddressInfo;
+    const before = { connections: hang.connections, closed: hang.closed };
+    const request = http.get({ host: '127.0.1.5', port, path: '/v1/lookup?domain=hang2.d.test' });
+    request.on('error', () => {});
+    for (let waited = 0; hang.connections === before.connections && waited < 2000; waited += 20) await delay(20);
+    assert.ok(hang.connections > before.connections, 'the hanging autoconfig host was contacted');
+    const disconnectedAt = performance.now();
+    request.destroy();
+    for (let waited = 0; hang.closed === before.closed && waited < 3000; waited += 20) await delay(20);
+    assert.ok(hang.closed > before.closed, 'the upstream connection was closed');
+    assert.ok(performance.now() - disconnectedAt < 1500, 'closed long before its 6 s timeout');
+    assert.equal(slow.services.lookupCache.inFlight, 0);
+  });
+
+  it('rate-limits cache-missing lookups per client with 429 and Retry-After, never cache hits', async () => {
+    const limited = await makeApp({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+    assert.equal((await lookup('domain=ac.d.test', limited)).statusCode, 200);
+    for (let index = 0; index < 5; index += 1) {
+      const hit = await lookup('email=x%40ac.d.test', limited);
+      assert.equal(hit.statusCode, 200);
+      assert.equal(hit.json().cached, true);
+    }
+    assert.equal((await lookup('domain=wk.d.test', limited)).statusCode, 200);
+    const third = await lookup('domain=isp.d.test', limited);
+    assert.equal(third.statusCode, 429);
+    assert.equal(third.json().error.code, 'rate_limited');
+    assert.ok(Number(third.headers['retry-after']) > 0);
+    const stillCached = await lookup('domain=ac.d.test', limited);
+    assert.equal(stillCached.statusCode, 200, 'cache hits stay unthrottled');
+    const freshBypass = await lookup('domain=ac.d.test&fresh=true', limited);
+    assert.equal(freshBypass.statusCode, 429, 'fresh=true starts a discovery, so it counts');
+  });
+
+  it('answers 503 busy beyond DISCOVERY_CONCURRENCY, while identical lookups share one discovery', async () => {
+    const narrow = await makeApp({ DISCOVERY_CONCURRENCY: '1' });
+    const first = lookup('domain=hang.d.test', narrow);
+    const same = lookup('domain=hang.d.test', narrow);
+    await delay(100);
+    const other = await lookup('domain=srv.d.test', narrow);
+    assert.equal(other.statusCode, 503);
+    assert.equal(other.json().error.code, 'busy');
+    assert.equal((await first).statusCode, 200);
+    assert.equal((await same).statusCode, 200);
+    assert.equal((await lookup('domain=srv.d.test', narrow)).statusCode, 200, 'the slot is free again');
+  });
+});
