@@ -148,14 +148,30 @@ export class Resolver {
         if (!pendingBetter) finish();
       };
 
-      for (const source of group) {
-        const sourceStarted = now();
-        run(source, { subject: options.subject, signal, log: options.log }).then((result) => {
-          if (finished) return;
-          results.set(source, { source, result, report: report(source, result, now() - sourceStarted) });
-          decide();
-        });
-      }
+      // Local sources (memory only, e.g. the provider database) go first: when one of them answers
+      // better than any network source could, no outbound request is ever made.
+      const local = group.filter((source) => source.local);
+      const remote = group.filter((source) => !source.local);
+      let localPending = local.length;
+      const start = (list: Source[]) => {
+        for (const source of list) {
+          const sourceStarted = now();
+          run(source, { subject: options.subject, signal, log: options.log }).then((result) => {
+            if (finished) return;
+            results.set(source, { source, result, report: report(source, result, now() - sourceStarted) });
+            if (source.local) {
+              localPending -= 1;
+              if (localPending === 0) {
+                decide();
+                if (!finished) start(remote);
+                return;
+              }
+            }
+            if (localPending === 0) decide();
+          });
+        }
+      };
+      start(local.length > 0 ? local : remote);
     });
   }
 }

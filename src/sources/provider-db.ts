@@ -21,6 +21,7 @@ export function createProviderDbSource(db: ProviderDb): Source {
   return {
     name: 'provider-db',
     priority: 0,
+    local: true,
     async lookup({ subject }) {
       const provider = db.byDomain(subject.domain);
       if (!provider) return { outcome: 'not-found', detail: `no provider lists ${subject.domain}` };

@@ -46,6 +46,8 @@ export interface Source {
   priority: number;
   /** Run only when every other source found nothing (live guessing). */
   fallback?: boolean;
+  /** Answers from memory without touching the network: runs before the network sources start. */
+  local?: boolean;
   lookup(context: SourceContext): Promise<SourceResult>;
 }
 

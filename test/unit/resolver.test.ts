@@ -137,6 +137,22 @@ describe('Resolver: ranked, not raced', () => {
     assert.equal(some.sources.find((entry) => entry.name === 'guess')?.outcome, 'skipped');
   });
 
+  it('never starts network sources when a local source answers better than any of them could', async () => {
+    const network = controlled('network', 10);
+    const local: Source = { ...immediate('provider-db', 0, found('db.example.test')), local: true };
+    const discovery = await new Resolver([network, local]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(network.calls, 0, 'no outbound work for a domain the database knows');
+    assert.equal(discovery.incoming[0]?.host, 'db.example.test');
+    assert.equal(discovery.sources.find((entry) => entry.name === 'network')?.outcome, 'skipped');
+  });
+
+  it('starts network sources once local sources found nothing', async () => {
+    const network = immediate('network', 10, found('net.example.test'));
+    const local: Source = { ...immediate('provider-db', 0, { outcome: 'not-found' }), local: true };
+    const discovery = await new Resolver([network, local]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(discovery.incoming[0]?.host, 'net.example.test');
+  });
+
   it('turns a throwing source into an error value', async () => {
     const broken: Source = { name: 'broken', priority: 10, lookup: async () => { throw new Error('bug'); } };
     const discovery = await new Resolver([broken, immediate('ok', 20, found('ok.example.test'))]).resolve({ subject, deadlineMs: 5000, log });
