@@ -3,6 +3,7 @@ import type { Network } from '../net/connect.js';
 import { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { createAutoconfigSource, createWellKnownAutoconfigSource } from './autoconfig.js';
+import { createGuessSource } from './guess.js';
 import { createHttpAutoconfigSource } from './http-autoconfig.js';
 import { createIspdbSource } from './ispdb.js';
 import { createMxSource } from './mx.js';
@@ -31,7 +32,8 @@ export function createHttpClient(config: Config, network: Network, extra: { ca?:
 
 /**
  * The sources a lookup consults, in no particular order (the resolver ranks them by priority):
- * provider-db 0 > https autoconfig 10, well-known 11 > ISPDB 20 > SRV 30 > MX 40 > http autoconfig 50.
+ * provider-db 0 > https autoconfig 10, well-known 11 > ISPDB 20 > SRV 30 > MX 40 > http autoconfig 50;
+ * guess 100 runs only when all of them found nothing.
  */
 export function createDefaultSources(deps: SourceDeps): Source[] {
   const http = deps.http ?? createHttpClient(deps.config, deps.network);
@@ -44,5 +46,6 @@ export function createDefaultSources(deps: SourceDeps): Source[] {
     createSrvSource(dns),
     createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrl: deps.config.ISPDB_URL }),
     createHttpAutoconfigSource(http),
+    createGuessSource({ network: deps.network, timeoutMs: Math.min(deps.config.CHECK_TIMEOUT_MS, 3_000) }),
   ];
 }

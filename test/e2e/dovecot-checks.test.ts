@@ -207,6 +207,31 @@ describe('live checks against a real Dovecot, names from a real dnsmasq', { time
     assert.equal(refusedConnections, 0);
   });
 
+  it('a domain with no autoconfig, SRV or MX but reachable servers gets guessed settings within a second', async () => {
+    const started = performance.now();
+    const response = await fetch(`${service?.url}/v1/lookup?email=jane@guess.test`);
+    const ms = performance.now() - started;
+    assert.equal(response.status, 200, await response.clone().text());
+    const body = lookupResultSchema.parse(await response.json());
+    const guess = body.sources.find((source) => source.name === 'guess');
+    assert.equal(guess?.outcome, 'found');
+    assert.ok(body.sources.filter((source) => source.name !== 'guess').every((source) => source.outcome !== 'found'));
+    const summary = (servers: typeof body.incoming) => servers.map((server) => `${server.protocol}:${server.host}:${server.port}:${server.security}`);
+    assert.deepEqual(summary(body.incoming), [
+      'imap:imap.guess.test:993:tls',
+      'imap:imap.guess.test:143:starttls',
+      'pop3:pop3.guess.test:995:tls',
+      'pop3:pop3.guess.test:110:starttls',
+    ]);
+    assert.deepEqual(summary(body.outgoing), ['smtp:smtp.guess.test:465:tls', 'smtp:smtp.guess.test:587:starttls']);
+    assert.equal(body.recommended, 'imap');
+    assert.equal(body.incoming[0]?.recommended, true);
+    assert.equal(body.incoming[0]?.username, 'jane@guess.test');
+    assert.ok(body.incoming.every((server) => server.trusted && server.source.startsWith('guess:')));
+    assert.ok(body.incoming[0]?.authentication.includes('password-cleartext'));
+    assert.ok(ms < 1_000, `guessing took ${Math.round(ms)} ms`);
+  });
+
   it('lookup?check=true shows a passing check on every server', async () => {
     const response = await fetch(`${service?.url}/v1/lookup?domain=dovecot.test&check=true`);
     assert.equal(response.status, 200);

@@ -1,0 +1,196 @@
+import type { Authentication, Check, Protocol, Security } from '../domain/schemas.js';
+import { Network } from '../net/connect.js';
+import type { DnsAnswer, DnsResolver } from '../net/dns.js';
+import { checkServer } from '../probes/check-server.js';
+import type { CandidateServer, Source, SourceResult } from './types.js';
+
+/** Priority of guessing: below every published source; runs only when they all found nothing. */
+export const GUESS_PRIORITY = 100;
+
+/** Host name prefixes tried per protocol, best first ('' is the bare domain). */
+export const GUESS_HOSTS: Record<Protocol, readonly string[]> = {
+  imap: ['imap.', 'mail.', ''],
+  pop3: ['pop3.', 'pop.', 'mail.', ''],
+  smtp: ['smtp.', 'mail.'],
+};
+
+/** Ports tried per protocol: implicit TLS first, then STARTTLS (RFC 8314 order). */
+export const GUESS_PORTS: Record<Protocol, { tls: number; starttls: number }> = {
+  imap: { tls: 993, starttls: 143 },
+  pop3: { tls: 995, starttls: 110 },
+  smtp: { tls: 465, starttls: 587 },
+};
+
+/** Options of the guessing source. */
+export interface GuessOptions {
+  network: Network;
+  /** Time limit of one probe (short: guessing must stay fast). */
+  timeoutMs: number;
+  /** Delay between the starts of successive probes, so a burst never hits one host at once. */
+  staggerMs?: number;
+  /** Extra trusted CAs (tests). */
+  extraCa?: readonly string[];
+  /** How long a guessed answer may be cached. */
+  ttlS?: number;
+}
+
+interface Probe {
+  protocol: Protocol;
+  host: string;
+  hostRank: number;
+  port: number;
+  security: Exclude<Security, 'none'>;
+}
+
+/** Maps SASL mechanisms (and IMAP's LOGIN command) to the autoconfig names the API uses. */
+export function authenticationFor(check: Pick<Check, 'protocol' | 'capabilities' | 'authMechanisms'>): Authentication[] {
+  const found = new Set<Authentication>();
+  for (const mechanism of check.authMechanisms) {
+    if (mechanism === 'PLAIN' || mechanism === 'LOGIN') found.add('password-cleartext');
+    else if (mechanism === 'CRAM-MD5' || mechanism === 'DIGEST-MD5' || mechanism.startsWith('SCRAM-')) found.add('password-encrypted');
+    else if (mechanism === 'XOAUTH2' || mechanism === 'OAUTHBEARER') found.add('oauth2');
+    else if (mechanism === 'GSSAPI') found.add('gssapi');
+    else if (mechanism === 'NTLM') found.add('ntlm');
+    else if (mechanism === 'EXTERNAL') found.add('tls-client-cert');
+  }
+  if (check.protocol === 'imap' && !check.capabilities.includes('LOGINDISABLED')) found.add('password-cleartext');
+  if (check.protocol === 'pop3' && check.capabilities.includes('USER')) found.add('password-cleartext');
+  return found.size > 0 ? [...found] : ['password-cleartext'];
+}
+
+/** A TLS session was established and the server spoke the protocol, even if its certificate is bad. */
+const TLS_UP_BUT_UNTRUSTED = new Set(['certificate_untrusted', 'certificate_expired', 'hostname_mismatch']);
+
+/**
+ * Source 6, the fallback: probes the usual host names (imap., mail., pop3., pop., the bare domain;
+ * smtp., mail.) on the implicit-TLS ports first, then the STARTTLS ports, in parallel with a small
+ * stagger and a short timeout, through the same credential-free dialog as the live checks. A guess
+ * counts only when the server greets with the right protocol and, for STARTTLS, the upgrade
+ * succeeds; a server that only talks in plaintext is reported with security `none` (the lookup
+ * never recommends it). Security: every name goes through the resolver and the address policy;
+ * discovery as a whole is rate limited per client and bounded service-wide.
+ */
+export function createGuessSource(options: GuessOptions): Source {
+  const stagger = options.staggerMs ?? 10;
+  return {
+    name: 'guess',
+    priority: GUESS_PRIORITY,
+    fallback: true,
+    async lookup({ subject, signal }): Promise<SourceResult> {
+      const domain = subject.domain;
+      const network = memoisedNetwork(options.network);
+      const names = [...new Set(Object.values(GUESS_HOSTS).flat())].map((prefix) => `${prefix}${domain}`);
+      // Resolve each name once; unresolvable and refused names are not probed at all.
+      const resolutions = await Promise.all(names.map(async (name) => ({ name, target: await network.resolveTarget(name, signal) })));
+      const usable = new Set(resolutions.filter(({ target }) => target.ok).map(({ name }) => name));
+      const refused = resolutions.filter(({ target }) => !target.ok && target.code === 'forbidden_target').map(({ name }) => name);
+      if (usable.size === 0) {
+        if (refused.length > 0) return { outcome: 'blocked', detail: `refused by the address policy: ${refused.join(', ')}` };
+        return { outcome: 'not-found', detail: `none of ${names.join(', ')} resolves` };
+      }
+
+      const probes: Probe[] = [];
+      for (const security of ['tls', 'starttls'] as const) {
+        for (const protocol of ['imap', 'pop3', 'smtp'] as const) {
+          GUESS_HOSTS[protocol].forEach((prefix, hostRank) => {
+            const host = `${prefix}${domain}`;
+            if (usable.has(host)) probes.push({ protocol, host, hostRank, port: GUESS_PORTS[protocol][security], security });
+          });
+        }
+      }
+
+      const results = await Promise.all(
+        probes.map(async (probe, index) => {
+          if (index > 0) await delay(index * stagger, signal);
+          if (signal.aborted) return null;
+          const check = await checkServer(
+            { protocol: probe.protocol, host: probe.host, port: probe.port, security: probe.security },
+            { network, timeoutMs: options.timeoutMs, signal, ...(options.extraCa ? { extraCa: options.extraCa } : {}) },
+          );
+          return { probe, check };
+        }),
+      );
+
+      // Per protocol and security, the first host in preference order that answered properly.
+      const best = new Map<string, { rank: number; server: CandidateServer }>();
+      for (const entry of results) {
+        if (!entry) continue;
+        const { probe, check } = entry;
+        let security: Security | null = null;
+        let trusted = false;
+        if (check.ok) {
+          security = probe.security;
+          trusted = true;
+        } else if (check.error && TLS_UP_BUT_UNTRUSTED.has(check.error.code)) {
+          security = probe.security;
+        } else if (probe.security === 'starttls' && check.error?.code === 'starttls_unavailable' && check.greeting) {
+          // It speaks the protocol, but only in plaintext: reported, never recommended.
+          security = 'none';
+        }
+        if (!security) continue;
+        const key = `${probe.protocol}|${security}`;
+        const current = best.get(key);
+        if (current && current.rank <= probe.hostRank) continue;
+        best.set(key, {
+          rank: probe.hostRank,
+          server: {
+            protocol: probe.protocol,
+            host: probe.host,
+            port: probe.port,
+            security,
+            username: '%EMAILADDRESS%',
+            authentication: authenticationFor(check),
+            source: `guess:${probe.host}:${probe.port}`,
+            // A certificate that failed verification means the guess cannot be vouched for.
+            trusted,
+          },
+        });
+      }
+      const servers = [...best.values()].map((entry) => entry.server);
+      const tried = `${probes.length} probes of ${[...usable].join(', ')}`;
+      if (!servers.some((server) => server.protocol !== 'smtp')) {
+        if (signal.aborted) return { outcome: 'timeout', detail: `stopped before an answer (${tried})` };
+        return { outcome: 'not-found', detail: `no IMAP or POP3 server answered (${tried})` };
+      }
+      return {
+        outcome: 'found',
+        servers,
+        ttlS: options.ttlS ?? 600,
+        detail: `guessed from ${tried}: ${servers.map((server) => `${server.protocol}:${server.host}:${server.port}/${server.security}`).join(', ')}`,
+      };
+    },
+  };
+}
+
+/**
+ * The same network door, with each name resolved once per guess: the probes of one host reuse the
+ * answer that was checked (fewer queries, and every probe of a name sees the same addresses).
+ */
+function memoisedNetwork(network: Network): Network {
+  const answers = new Map<string, Promise<DnsAnswer<string>>>();
+  const dns = {
+    addresses(host: string, signal?: AbortSignal): Promise<DnsAnswer<string>> {
+      let answer = answers.get(host);
+      if (!answer) {
+        answer = network.dns.addresses(host, signal);
+        answers.set(host, answer);
+      }
+      return answer;
+    },
+  };
+  // Network only ever calls `addresses` on its resolver.
+  return new Network(dns as unknown as DnsResolver, network.policy);
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
