@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { contrastScript, FakeChecker, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
+import { contrastScript, FakeChecker, freeUdpPort, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 
 const WIDGET = 'mail-settings-lookup';
@@ -19,7 +19,7 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
 
   before(async () => {
     // Every name the app resolves goes to this loopback DNS server: nothing leaves the machine.
-    dns = new TestDnsServer('127.0.4.53', 10053);
+    dns = new TestDnsServer('127.0.4.53', await freeUdpPort('127.0.4.53'));
     dns.set('_imaps._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 993, priority: 0, weight: 1 }]);
     dns.set('_imap._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 143, priority: 10, weight: 1 }]);
     dns.set('_pop3s._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 995, priority: 10, weight: 1 }]);

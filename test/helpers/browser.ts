@@ -71,8 +71,10 @@ export async function startHostPages(pages: Record<string, string>): Promise<{ s
     response.writeHead(page === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
     response.end(page ?? 'not found');
   });
-  server.listen(0, PAGE_HOST);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, PAGE_HOST, () => resolve());
+  });
   const { port } = server.address() as AddressInfo;
   return {
     server,
@@ -163,4 +165,17 @@ export function contrastScript(root: string, selectors: string[]): string {
       return { selector, ratio: Math.round(ratio * 100) / 100 };
     });
   })()`;
+}
+
+/** A UDP port that is free on host right now (for the test DNS server, so parallel runs never collide). */
+export async function freeUdpPort(host: string): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, host, () => resolve());
+  });
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }

@@ -55,10 +55,10 @@ button[disabled] { opacity: .7; cursor: progress; }
 }
 .badge.alt { background: var(--_surface); color: var(--_muted); border: 1px solid var(--_border); }
 .explain { color: var(--_muted); font-size: .95em; }
-.fields { display: grid; gap: .5rem; margin: .75rem 0 0; }
-.field { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem .75rem; }
-.field > dt { flex: 0 0 7.5rem; font-weight: 600; font-size: .95em; }
-.value { flex: 1 1 14rem; min-width: 0; display: flex; gap: .5rem; align-items: center; margin: 0; }
+.fields { display: grid; grid-template-columns: minmax(6rem, max-content) minmax(0, 1fr); align-items: center; gap: .5rem .75rem; margin: .75rem 0 0; }
+.field { display: contents; }
+.field > dt { font-weight: 600; font-size: .95em; }
+.value { min-width: 0; display: flex; gap: .5rem; align-items: center; margin: 0; }
 .value .val {
   flex: 1 1 auto; min-width: 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .95em;
   padding: .4rem .6rem; border: 1px solid var(--_border); border-radius: calc(var(--_radius) * .5);
@@ -90,7 +90,8 @@ details > .inner { padding: 0 1rem 1rem; }
 }
 @media (max-width: 30rem) {
   .box { padding: 1rem; }
-  .field > dt { flex-basis: 100%; }
+  .fields { grid-template-columns: minmax(0, 1fr); gap: .2rem; }
+  .field:not(:first-child) > dt { margin-top: .4rem; }
 }
 @media (prefers-reduced-motion: no-preference) {
   button.copy { transition: background-color .15s; }
