@@ -122,6 +122,9 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await widget(page).locator('.status.problem').waitFor();
     assert.match(await statusText(page) ?? '', /could not find settings for unknown-domain\.test/);
     assert.equal(await widget(page).locator('.card').count(), 0);
+    await lookUp(page, 'not an address!');
+    await widget(page).getByText('Please enter an email address').waitFor();
+    assert.equal(await widget(page).getByLabel('Your email address').getAttribute('aria-invalid'), 'true');
     await context.close();
   });
 
@@ -282,6 +285,11 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     const firstRow = await page.locator('table').first().locator('tbody tr').first().textContent();
     assert.match(firstRow ?? '', /IMAP.*recommended.*mail\.srv-only\.test.*993/);
     assert.deepEqual(problems, []);
+    // On a phone the wide tables scroll inside their own box; the page itself never scrolls sideways.
+    await page.setViewportSize({ width: 375, height: 800 });
+    const width = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as number[];
+    assert.ok((width[0] ?? 999) <= (width[1] ?? 0), `desk scrolls sideways: ${width.join(' > ')}`);
+    await saveScreenshot(await page.screenshot({ fullPage: true }), 'desk-phone.png');
     await context.close();
   });
 

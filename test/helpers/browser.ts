@@ -15,6 +15,7 @@ import { buildTestApp } from './app.js';
 
 /** Loopback addresses of the browser tests (127.0.4.0/24 is this suite's range). */
 export const APP_HOST = '127.0.4.1';
+/** The host page's address: another origin than the app, as an ISP's site would be. */
 export const PAGE_HOST = '127.0.4.2';
 
 /** Where screenshots and other browser artefacts go (gitignored). */

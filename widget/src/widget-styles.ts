@@ -1,4 +1,5 @@
 // The widget's stylesheet. Host pages theme it through the --msl-* custom properties listed in the README.
+/** The widget's CSS, adopted into its shadow root. */
 export const WIDGET_CSS = `
 :host {
   --_accent: var(--msl-accent, #0b57d0);
