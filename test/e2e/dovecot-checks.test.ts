@@ -1,26 +1,21 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkSchema, lookupResultSchema, type Check } from '../../src/domain/schemas.js';
-import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq-server.js';
-import { createMailCerts, startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { DOVECOT_WORLD, startDovecotWorld, type DovecotWorld } from '../helpers/dovecot.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** This suite's loopback world (127.0.3.0/24). */
-const GOOD = '127.0.3.10';
-const SELF_SIGNED = '127.0.3.11';
-const EXPIRED = '127.0.3.12';
+const GOOD = DOVECOT_WORLD.good;
 /** Outside PROBE_ALLOW_CIDRS (127.0.3.0/25), so the address policy refuses it. */
-const REFUSED = '127.0.3.200';
-const DNS = { address: '127.0.3.53', port: 5353 };
-const GUESS_NAMES = ['imap.guess.test', 'pop3.guess.test', 'smtp.guess.test'];
+const REFUSED = DOVECOT_WORLD.refused;
 
 /** The real service as a child process, configured only through its environment. */
 async function startService(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
@@ -44,40 +39,20 @@ async function startService(env: Record<string, string>): Promise<{ url: string;
 
 describe('live checks against a real Dovecot, names from a real dnsmasq', { timeout: 120_000 }, () => {
   let dir: string;
-  let dovecot: Dovecot | undefined;
-  let dnsmasq: Dnsmasq | undefined;
+  let world: DovecotWorld | undefined;
   let service: Awaited<ReturnType<typeof startService>> | undefined;
   let refusedListener: net.Server | undefined;
   let refusedConnections = 0;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dovecot-e2e-'));
-    chmodSync(dir, 0o755);
-    const certs = createMailCerts(dir);
-    const good = certs.issue('mail.dovecot.test', ['mail.dovecot.test', ...GUESS_NAMES]);
-    const selfSigned = certs.selfSigned('selfsigned.dovecot.test', ['selfsigned.dovecot.test']);
-    const expired = certs.issue('expired.dovecot.test', ['expired.dovecot.test'], { start: '20240101000000Z', end: '20240301000000Z' });
-    dovecot = await startDovecot(join(dir, 'dovecot'), [
-      { address: GOOD, cert: good },
-      { address: SELF_SIGNED, cert: selfSigned },
-      { address: EXPIRED, cert: expired },
-    ]);
+    world = await startDovecotWorld(dir);
     // A listener at the refused address counts connections: it must stay at zero.
     refusedListener = net.createServer((socket) => {
       refusedConnections += 1;
       socket.end('* OK should never be reached\r\n');
     });
     await new Promise<void>((resolve) => refusedListener?.listen(993, REFUSED, resolve));
-    dnsmasq = await startDnsmasq(DNS.address, DNS.port, {
-      hosts: {
-        'mail.dovecot.test': [GOOD],
-        'selfsigned.dovecot.test': [SELF_SIGNED],
-        'expired.dovecot.test': [EXPIRED],
-        'blocked.dovecot.test': [REFUSED],
-        // guess.test publishes no autoconfig, SRV or MX: only servers under the usual names.
-        ...Object.fromEntries(GUESS_NAMES.map((name) => [name, [GOOD]])),
-      },
-    });
     const providers = join(dir, 'providers');
     mkdirSync(providers);
     const server = (protocol: string, port: number, security: string) => ({
@@ -98,9 +73,9 @@ describe('live checks against a real Dovecot, names from a real dnsmasq', { time
       }),
     );
     service = await startService({
-      DNS_SERVERS: dnsmasq.server,
-      PROBE_ALLOW_CIDRS: '127.0.3.0/25',
-      NODE_EXTRA_CA_CERTS: certs.caFile,
+      DNS_SERVERS: world.dnsServer,
+      PROBE_ALLOW_CIDRS: DOVECOT_WORLD.allowCidrs,
+      NODE_EXTRA_CA_CERTS: world.caFile,
       PROVIDERS_DIR: providers,
       CHECK_RATE_LIMIT_MAX: '1000',
       CHECK_TARGET_LIMIT_MAX: '1000',
@@ -113,8 +88,7 @@ describe('live checks against a real Dovecot, names from a real dnsmasq', { time
       service.child.kill('SIGTERM');
       await once(service.child, 'exit');
     }
-    await dnsmasq?.stop();
-    await dovecot?.stop();
+    await world?.stop();
     await new Promise<void>((resolve) => (refusedListener ? refusedListener.close(() => resolve()) : resolve()));
     rmSync(dir, { recursive: true, force: true });
   });

@@ -223,3 +223,68 @@ function greets(address: string, port: number, pattern: RegExp): Promise<boolean
     socket.on('close', () => done(false));
   });
 }
+
+/** The loopback world of the Dovecot tests and benchmarks (127.0.3.0/24). */
+export const DOVECOT_WORLD = {
+  good: '127.0.3.10',
+  selfSigned: '127.0.3.11',
+  expired: '127.0.3.12',
+  /** Outside `allowCidrs`: the address policy refuses it. */
+  refused: '127.0.3.200',
+  dns: { address: '127.0.3.53', port: 5353 },
+  allowCidrs: '127.0.3.0/25',
+  /** Names of a domain that publishes nothing but servers under the usual names. */
+  guessNames: ['imap.guess.test', 'pop3.guess.test', 'smtp.guess.test'],
+} as const;
+
+/** A running Dovecot world: the CA to trust, the DNS server to use, and a way to stop it all. */
+export interface DovecotWorld {
+  caFile: string;
+  caPem: string;
+  dnsServer: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real Dovecot on three loopback addresses (CA-signed, self-signed and expired
+ * certificates) and a real dnsmasq naming them: mail/selfsigned/expired/blocked.dovecot.test and
+ * the guess.test servers. Used by the end-to-end tests and the guessing benchmark.
+ */
+export async function startDovecotWorld(dir: string): Promise<DovecotWorld> {
+  const { startDnsmasq } = await import('./dnsmasq-server.js');
+  chmodSync(dir, 0o755);
+  const w = DOVECOT_WORLD;
+  const certs = createMailCerts(dir);
+  const good = certs.issue('mail.dovecot.test', ['mail.dovecot.test', ...w.guessNames]);
+  const selfSigned = certs.selfSigned('selfsigned.dovecot.test', ['selfsigned.dovecot.test']);
+  const expired = certs.issue('expired.dovecot.test', ['expired.dovecot.test'], { start: '20240101000000Z', end: '20240301000000Z' });
+  const dovecot = await startDovecot(join(dir, 'dovecot'), [
+    { address: w.good, cert: good },
+    { address: w.selfSigned, cert: selfSigned },
+    { address: w.expired, cert: expired },
+  ]);
+  try {
+    const dnsmasq = await startDnsmasq(w.dns.address, w.dns.port, {
+      hosts: {
+        'mail.dovecot.test': [w.good],
+        'selfsigned.dovecot.test': [w.selfSigned],
+        'expired.dovecot.test': [w.expired],
+        'blocked.dovecot.test': [w.refused],
+        // guess.test publishes no autoconfig, SRV or MX: only servers under the usual names.
+        ...Object.fromEntries(w.guessNames.map((name) => [name, [w.good]])),
+      },
+    });
+    return {
+      caFile: certs.caFile,
+      caPem: certs.caPem,
+      dnsServer: dnsmasq.server,
+      stop: async () => {
+        await dnsmasq.stop();
+        await dovecot.stop();
+      },
+    };
+  } catch (error) {
+    await dovecot.stop();
+    throw error;
+  }
+}
