@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
+import { loadProviderDb } from '../../src/provider-db/provider-db.js';
+import { autoconfigXml } from '../helpers/autoconfig-docs.js';
+import { dnsmasqAvailable, startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
+import { startHttp, startHttps, startSilent, type Started } from '../helpers/servers.js';
+import { createTestCa, type TestCa } from '../helpers/test-ca.js';
+
+// Loopback world of this file: dnsmasq on 127.0.1.53:5353; autoconfig web server 127.0.1.30
+// (:443, :80); ISPDB 127.0.1.31:443; a host that never answers 127.0.1.32:443; the service process
+// on 127.0.1.6; 127.0.2.202 is outside PROBE_ALLOW_CIDRS and its listeners count connections.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = '127.0.1.30';
+const ISPDB = '127.0.1.31';
+const HANG = '127.0.1.32';
+const REFUSED = '127.0.2.202';
+const HTTP_TIMEOUT_MS = 1000;
+
+// A shipped provider recognised by its MX host suffix (Google Workspace, Microsoft 365 …).
+const withSuffix = (await loadProviderDb()).all().find((provider) => provider.mxSuffixes.length > 0);
+const mxProvider = { id: withSuffix?.id ?? '', suffix: withSuffix?.mxSuffixes[0] ?? '' };
+
+describe('discovery end to end: real dnsmasq, real service process', { skip: !dnsmasqAvailable() && 'needs dnsmasq and root' }, () => {
+  let ca: TestCa;
+  let dnsmasq: Dnsmasq;
+  let service: ChildProcess;
+  let baseUrl = '';
+  let workDir = '';
+  let serviceOutput = '';
+  const servers: Started<unknown>[] = [];
+  let refused443: Awaited<ReturnType<typeof startSilent>>;
+  let refused80: Awaited<ReturnType<typeof startSilent>>;
+  let hang: Awaited<ReturnType<typeof startSilent>>;
+  const seen: string[] = [];
+
+  before(async () => {
+    ca = createTestCa('mailsettings e2e CA');
+    workDir = mkdtempSync(join(tmpdir(), 'mailsettings-e2e-'));
+    const caFile = join(workDir, 'ca.pem');
+    writeFileSync(caFile, ca.cert);
+
+    const webNames = ['autoconfig.ac.e2e.test', 'wk.e2e.test', 'autoconfig.mail.hoster.e2e.test'];
+    dnsmasq = await startDnsmasq('127.0.1.53', 5353, {
+      local: ['e2e.test'],
+      hosts: {
+        ...Object.fromEntries(webNames.map((name) => [name, WEB])),
+        'autoconfig.http.e2e.test': WEB,
+        'ispdb.e2e.test': ISPDB,
+        'autoconfig.hang.e2e.test': HANG,
+        'autoconfig.blocked.e2e.test': REFUSED,
+        'blocked.e2e.test': REFUSED,
+      },
+      srv: [
+        ['_imaps._tcp.srv.e2e.test', 'imap.srv.e2e.test', 993, 0, 0],
+        ['_imap._tcp.srv.e2e.test', 'imap.srv.e2e.test', 143, 0, 0],
+        ['_submissions._tcp.srv.e2e.test', 'smtp.srv.e2e.test', 465, 0, 0],
+        ['_pop3s._tcp.srv.e2e.test'],
+        ['_imaps._tcp.hang.e2e.test', 'imap.hang.e2e.test', 993, 0, 0],
+      ],
+      mx: [
+        ['mx.e2e.test', 'mx1.mail.hoster.e2e.test', 10],
+        ['mx.e2e.test', 'mx2.elsewhere.e2e.test', 20],
+        ...(mxProvider.suffix ? [['mxprov.e2e.test', `aspmx.${mxProvider.suffix}`, 1] as [string, string, number]] : []),
+      ],
+    });
+
+    const web: http.RequestListener = (request, response) => {
+      const host = (request.headers.host ?? '').toLowerCase();
+      const path = (request.url ?? '/').split('?')[0];
+      seen.push(`${host}${request.url}`);
+      if (host === 'autoconfig.ac.e2e.test' && path === '/mail/config-v1.1.xml') return response.end(autoconfigXml('ac.e2e.test'));
+      if (host === 'wk.e2e.test' && path === '/.well-known/autoconfig/mail/config-v1.1.xml') return response.end(autoconfigXml('wk.e2e.test'));
+      if (host === 'autoconfig.mail.hoster.e2e.test' && path === '/mail/config-v1.1.xml') return response.end(autoconfigXml('hoster.e2e.test'));
+      if (host === 'autoconfig.http.e2e.test' && path === '/mail/config-v1.1.xml') return response.end(autoconfigXml('http.e2e.test'));
+      response.writeHead(404);
+      response.end();
+    };
+    servers.push(await startHttps(WEB, ca.issue(webNames), web));
+    servers.push(await startHttp(WEB, web));
+    servers.push(
+      await startHttps(ISPDB, ca.issue(['ispdb.e2e.test']), (request, response) => {
+        if (request.url === '/v1.1/isp.e2e.test') return response.end(autoconfigXml('isp.e2e.test'));
+        response.writeHead(404);
+        response.end();
+      }),
+    );
+    hang = await startSilent(HANG, 443);
+    refused443 = await startSilent(REFUSED, 443);
+    refused80 = await startSilent(REFUSED, 80);
+
+    // The production path: configuration from the environment, the test CA via NODE_EXTRA_CA_CERTS.
+    service = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        HOST: '127.0.1.6',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        DNS_SERVERS: dnsmasq.server,
+        DNS_TIMEOUT_MS: '500',
+        DNS_TRIES: '1',
+        PROBE_ALLOW_CIDRS: '127.0.1.0/24',
+        ISPDB_URL: 'https://ispdb.e2e.test/v1.1/',
+        HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS),
+        NODE_EXTRA_CA_CERTS: caFile,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    service.stdout?.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
+    service.stderr?.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
+    for (let waited = 0; !baseUrl && waited < 20_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      baseUrl = /Server listening at (http:\/\/127\.0\.1\.6:\d+)/.exec(serviceOutput)?.[1] ?? '';
+    }
+    assert.ok(baseUrl, `service did not start: ${serviceOutput}`);
+  });
+
+  after(async () => {
+    if (service && service.exitCode === null) {
+      service.kill('SIGTERM');
+      await once(service, 'exit');
+    }
+    for (const server of [...servers, hang, refused443, refused80]) await server?.stop();
+    await dnsmasq?.stop();
+    ca?.dispose();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const lookup = async (query: string) => fetch(`${baseUrl}/v1/lookup?${query}`);
+  const found = async (query: string): Promise<LookupResult> => {
+    const response = await lookup(query);
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    return lookupResultSchema.parse(JSON.parse(text));
+  };
+
+  it('finds a domain that publishes only autoconfig (address sent over HTTPS only)', async () => {
+    const body = await found('email=jane%40ac.e2e.test');
+    assert.equal(body.incoming[0]?.host, 'imap.ac.e2e.test');
+    assert.equal(body.incoming[0]?.username, 'jane@ac.e2e.test');
+    assert.equal(body.incoming[0]?.source, 'autoconfig:https://autoconfig.ac.e2e.test/mail/config-v1.1.xml');
+    assert.ok(seen.includes('autoconfig.ac.e2e.test/mail/config-v1.1.xml?emailaddress=jane%40ac.e2e.test'));
+    const again = await found('email=joe%40ac.e2e.test');
+    assert.equal(again.cached, true);
+    assert.equal(again.incoming[0]?.username, 'joe@ac.e2e.test');
+  });
+
+  it('finds a domain that publishes only the well-known location', async () => {
+    const body = await found('domain=wk.e2e.test');
+    assert.equal(body.incoming[0]?.source, 'autoconfig:https://wk.e2e.test/.well-known/autoconfig/mail/config-v1.1.xml');
+  });
+
+  it('finds a domain that has only an ISPDB entry', async () => {
+    const body = await found('domain=isp.e2e.test');
+    assert.equal(body.incoming[0]?.source, 'ispdb:https://ispdb.e2e.test/v1.1/isp.e2e.test');
+  });
+
+  it('finds a domain that publishes only SRV records, tls before starttls, "." dropped', async () => {
+    const body = await found('domain=srv.e2e.test');
+    assert.deepEqual(
+      body.incoming.map((server) => `${server.protocol}:${server.port}:${server.security}`),
+      ['imap:993:tls', 'imap:143:starttls'],
+    );
+    assert.equal(body.outgoing[0]?.source, 'srv:_submissions._tcp.srv.e2e.test');
+  });
+
+  it('finds a domain whose best MX is at a known provider', { skip: !mxProvider.suffix && 'no provider with an MX suffix' }, async () => {
+    const body = await found('domain=mxprov.e2e.test');
+    assert.equal(body.provider?.id, mxProvider.id);
+    assert.equal(body.incoming[0]?.source, `mx:aspmx.${mxProvider.suffix}`);
+  });
+
+  it("finds a domain through the autoconfig of its best MX host's parent domain", async () => {
+    const body = await found('domain=mx.e2e.test');
+    assert.equal(body.incoming[0]?.host, 'imap.hoster.e2e.test');
+    assert.equal(body.incoming[0]?.source, 'mx:mx1.mail.hoster.e2e.test');
+  });
+
+  it('falls back to plain-HTTP autoconfig, marked untrusted', async () => {
+    const body = await found('email=ann%40http.e2e.test');
+    assert.equal(body.incoming[0]?.trusted, false);
+    assert.ok(!seen.some((url) => url.startsWith('autoconfig.http.e2e.test') && url.includes('ann')));
+  });
+
+  it('answers within the HTTP timeout when the autoconfig host hangs', async () => {
+    const started = performance.now();
+    const body = await found('domain=hang.e2e.test');
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < HTTP_TIMEOUT_MS + 1000, `took ${elapsed} ms`);
+    assert.equal(body.incoming[0]?.source, 'srv:_imaps._tcp.hang.e2e.test');
+    assert.ok(hang.connections >= 1);
+  });
+
+  it('never connects to a host that resolves to a refused address', async () => {
+    const response = await lookup('domain=blocked.e2e.test');
+    assert.equal(response.status, 404);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(refused443.connections + refused80.connections, 0);
+  });
+
+  it('answers 404 for a domain with nothing published', async () => {
+    const response = await lookup('domain=nothing.e2e.test');
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'not_found');
+  });
+});

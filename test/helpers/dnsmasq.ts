@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Where Debian's dnsmasq-base installs the binary. */
+export const DNSMASQ = '/usr/sbin/dnsmasq';
+
+/** A running dnsmasq serving only the records it was given (no upstream, no /etc/hosts). */
+export interface Dnsmasq {
+  /** "address:port" for DNS_SERVERS. */
+  server: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Records in dnsmasq's own option syntax. */
+export interface DnsmasqRecords {
+  /** name → IPv4 address (host-record, exact name only). */
+  hosts?: Record<string, string>;
+  /** [service name, target, port, priority, weight]; target omitted = "service not offered". */
+  srv?: [string, string?, number?, number?, number?][];
+  /** [domain, exchange, preference]. */
+  mx?: [string, string, number][];
+  /** Zones answered locally (NXDOMAIN for unknown names instead of REFUSED). */
+  local?: string[];
+}
+
+/** True when dnsmasq is installed and the test runs as root (it binds a privileged setup). */
+export function dnsmasqAvailable(): boolean {
+  return existsSync(DNSMASQ) && process.getuid?.() === 0;
+}
+
+/** Starts dnsmasq in the foreground on a loopback address; resolves once it answers. */
+export async function startDnsmasq(address: string, port: number, records: DnsmasqRecords): Promise<Dnsmasq> {
+  const args = [
+    '--keep-in-foreground',
+    '--no-resolv',
+    '--no-hosts',
+    '--conf-file=/dev/null',
+    `--listen-address=${address}`,
+    `--port=${port}`,
+    '--bind-interfaces',
+    '--log-facility=-',
+    '--user=root',
+    '--pid-file=',
+    ...(records.local ?? []).map((zone) => `--local=/${zone}/`),
+    ...Object.entries(records.hosts ?? {}).map(([name, ip]) => `--host-record=${name},${ip},60`),
+    ...(records.srv ?? []).map((entry) => `--srv-host=${entry.filter((part) => part !== undefined).join(',')}`),
+    ...(records.mx ?? []).map(([domain, exchange, preference]) => `--mx-host=${domain},${exchange},${preference}`),
+  ];
+  const child: ChildProcess = spawn(DNSMASQ, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let waited = 0; !/started, version/.test(output); waited += 20) {
+    if (child.exitCode !== null || waited > 5000) {
+      child.kill('SIGKILL');
+      throw new Error(`dnsmasq did not start: ${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    server: `${address}:${port}`,
+    log: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
