@@ -1,0 +1,126 @@
+// npm run bench:discovery — cold discovery latency in a loopback world: a domain publishing
+// autoconfig, a domain publishing only SRV records, and a domain whose autoconfig host accepts
+// connections and never answers (its cost must stay within HTTP_TIMEOUT_MS). A guessed domain is
+// included when the guessing source is registered. Every lookup bypasses the cache (fresh=true), so
+// each one runs the whole discovery: DNS through a real resolver process (dnsmasq when available,
+// else an in-process dns2 server) and a fresh TLS handshake per fetch. Loopback only.
+import os from 'node:os';
+import type http from 'node:http';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/env.js';
+import { loadProviderDb } from '../src/provider-db/provider-db.js';
+import { autoconfigXml } from '../test/helpers/autoconfig-docs.js';
+import { TestDnsServer } from '../test/helpers/dns-server.js';
+import { dnsmasqAvailable, startDnsmasq } from '../test/helpers/dnsmasq.js';
+import { startHttps, startSilent, type Started } from '../test/helpers/servers.js';
+import { createTestCa } from '../test/helpers/test-ca.js';
+
+const DNS_ADDRESS = '127.0.1.54';
+const WEB = '127.0.1.40';
+const HANG = '127.0.1.42';
+const RUNS = Number(process.env.BENCH_RUNS ?? 200);
+const HANG_RUNS = Number(process.env.BENCH_HANG_RUNS ?? 5);
+
+const HOSTS: Record<string, string> = {
+  'autoconfig.ac.bench.test': WEB,
+  'autoconfig.hang.bench.test': HANG,
+};
+const SRV: [string, string, number][] = [
+  ['_imaps._tcp.srv.bench.test', 'imap.srv.bench.test', 993],
+  ['_submission._tcp.srv.bench.test', 'smtp.srv.bench.test', 587],
+  ['_imaps._tcp.hang.bench.test', 'imap.hang.bench.test', 993],
+];
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+async function startDns(): Promise<{ server: string; kind: string; stop: () => Promise<void> }> {
+  if (dnsmasqAvailable()) {
+    const dnsmasq = await startDnsmasq(DNS_ADDRESS, 5353, {
+      local: ['bench.test'],
+      hosts: HOSTS,
+      srv: SRV.map(([name, target, port]) => [name, target, port, 0, 0]),
+    });
+    return { server: dnsmasq.server, kind: 'dnsmasq', stop: () => dnsmasq.stop() };
+  }
+  const dns = new TestDnsServer(DNS_ADDRESS, 5353);
+  for (const [name, address] of Object.entries(HOSTS)) dns.set(name, [{ type: 'A', address }]);
+  for (const [name, target, port] of SRV) dns.set(name, [{ type: 'SRV', target, port, priority: 0, weight: 0 }]);
+  await dns.start();
+  return { server: dns.server, kind: 'dns2 (in-process)', stop: () => dns.stop() };
+}
+
+async function main(): Promise<void> {
+  const ca = createTestCa('bench CA');
+  const dns = await startDns();
+  const servers: Started<unknown>[] = [];
+  const web: http.RequestListener = (request, response) => {
+    const host = (request.headers.host ?? '').toLowerCase();
+    if (host === 'autoconfig.ac.bench.test' && request.url?.startsWith('/mail/config-v1.1.xml')) return response.end(autoconfigXml('ac.bench.test'));
+    response.writeHead(404);
+    response.end();
+  };
+  servers.push(await startHttps(WEB, ca.issue(['autoconfig.ac.bench.test']), web));
+  servers.push(await startSilent(HANG, 443));
+
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    DNS_SERVERS: dns.server,
+    PROBE_ALLOW_CIDRS: '127.0.1.0/24',
+    ISPDB_URL: '',
+    RATE_LIMIT_MAX: '1000000',
+    ...(process.env.HTTP_TIMEOUT_MS ? { HTTP_TIMEOUT_MS: process.env.HTTP_TIMEOUT_MS } : {}),
+  } as NodeJS.ProcessEnv);
+  const app = await buildApp(config, { providerDb: await loadProviderDb(), httpCa: ca.cert });
+  await app.ready();
+  const hasGuess = app.services.resolver.sources.some((source) => source.name === 'guess');
+
+  const scenarios: { name: string; query: string; runs: number; expect: string }[] = [
+    { name: 'autoconfig domain', query: 'email=jane%40ac.bench.test', runs: RUNS, expect: 'autoconfig:' },
+    { name: 'SRV-only domain', query: 'domain=srv.bench.test', runs: RUNS, expect: 'srv:' },
+    { name: `autoconfig host hangs (HTTP_TIMEOUT_MS ${config.HTTP_TIMEOUT_MS})`, query: 'domain=hang.bench.test', runs: HANG_RUNS, expect: 'srv:' },
+  ];
+  const rows: string[][] = [];
+  for (const scenario of scenarios) {
+    const times: number[] = [];
+    let wrong = 0;
+    // Two warm-up lookups (JIT, first TLS context) are not counted.
+    for (let run = -2; run < scenario.runs; run += 1) {
+      const started = performance.now();
+      const response = await app.inject({ method: 'GET', url: `/v1/lookup?${scenario.query}&fresh=true` });
+      const elapsed = performance.now() - started;
+      const source = response.statusCode === 200 ? (response.json().incoming?.[0]?.source ?? '') : '';
+      if (run < 0) continue;
+      times.push(elapsed);
+      if (!String(source).startsWith(scenario.expect)) wrong += 1;
+    }
+    times.sort((a, b) => a - b);
+    rows.push([
+      scenario.name,
+      String(scenario.runs),
+      percentile(times, 50).toFixed(1),
+      percentile(times, 99).toFixed(1),
+      (times[times.length - 1] ?? NaN).toFixed(1),
+      String(wrong),
+    ]);
+  }
+  if (!hasGuess) rows.push(['guessed domain', '-', '-', '-', '-', 'guess source not registered']);
+
+  const header = ['scenario (cold, fresh=true)', 'runs', 'p50 ms', 'p99 ms', 'max ms', 'wrong answers'];
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join(' | ')} |`;
+  process.stdout.write(`\nDiscovery latency — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, DNS: ${dns.kind}\n\n`);
+  process.stdout.write(`${line(header)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|\n`);
+  for (const row of rows) process.stdout.write(`${line(row)}\n`);
+  process.stdout.write('\n');
+
+  await app.close();
+  for (const server of servers) await server.stop();
+  await dns.stop();
+  ca.dispose();
+}
+
+await main();
