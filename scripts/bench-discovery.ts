@@ -1,11 +1,12 @@
 // npm run bench:discovery — cold discovery latency in a loopback world: a domain publishing
 // autoconfig, a domain publishing only SRV records, and a domain whose autoconfig host accepts
 // connections and never answers (its cost must stay within HTTP_TIMEOUT_MS). A guessed domain is
-// included when the guessing source is registered. Every lookup bypasses the cache (fresh=true), so
+// included when the guessing source is registered (a minimal IMAPS server answers its probes). Every lookup bypasses the cache (fresh=true), so
 // each one runs the whole discovery: DNS through a real resolver process (dnsmasq when available,
 // else an in-process dns2 server) and a fresh TLS handshake per fetch. Loopback only.
 import os from 'node:os';
 import type http from 'node:http';
+import tls from 'node:tls';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
 import { loadProviderDb } from '../src/provider-db/provider-db.js';
@@ -18,12 +19,15 @@ import { createTestCa } from '../test/helpers/test-ca.js';
 const DNS_ADDRESS = '127.0.1.54';
 const WEB = '127.0.1.40';
 const HANG = '127.0.1.42';
+const GUESS = '127.0.1.44';
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const HANG_RUNS = Number(process.env.BENCH_HANG_RUNS ?? 5);
+const GUESS_RUNS = Number(process.env.BENCH_GUESS_RUNS ?? 30);
 
 const HOSTS: Record<string, string> = {
   'autoconfig.ac.bench.test': WEB,
   'autoconfig.hang.bench.test': HANG,
+  'imap.guess.bench.test': GUESS,
 };
 const SRV: [string, string, number][] = [
   ['_imaps._tcp.srv.bench.test', 'imap.srv.bench.test', 993],
@@ -35,6 +39,42 @@ function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index] as number;
+}
+
+/** A minimal IMAP server with implicit TLS on 993: greets, answers CAPABILITY and LOGOUT, OKs the rest. */
+function startImaps(address: string, credentials: { key: string; cert: string }): Promise<Started<tls.Server>> {
+  const sockets = new Set<tls.TLSSocket>();
+  const server = tls.createServer(credentials, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] bench IMAP ready\r\n');
+    let buffer = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      let end: number;
+      while ((end = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const [tag = '*', command = ''] = line.split(' ');
+        if (/^capability$/i.test(command)) socket.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+        else if (/^logout$/i.test(command)) socket.end(`* BYE\r\n${tag} OK bye\r\n`);
+        else socket.write(`${tag} OK\r\n`);
+      }
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(993, address, () =>
+      resolve({
+        server,
+        stop: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      }),
+    ),
+  );
 }
 
 async function startDns(): Promise<{ server: string; kind: string; stop: () => Promise<void> }> {
@@ -65,6 +105,7 @@ async function main(): Promise<void> {
   };
   servers.push(await startHttps(WEB, ca.issue(['autoconfig.ac.bench.test']), web));
   servers.push(await startSilent(HANG, 443));
+  servers.push(await startImaps(GUESS, ca.issue(['imap.guess.bench.test'])));
 
   const config = loadConfig({
     LOG_LEVEL: 'silent',
@@ -82,6 +123,7 @@ async function main(): Promise<void> {
     { name: 'autoconfig domain', query: 'email=jane%40ac.bench.test', runs: RUNS, expect: 'autoconfig:' },
     { name: 'SRV-only domain', query: 'domain=srv.bench.test', runs: RUNS, expect: 'srv:' },
     { name: `autoconfig host hangs (HTTP_TIMEOUT_MS ${config.HTTP_TIMEOUT_MS})`, query: 'domain=hang.bench.test', runs: HANG_RUNS, expect: 'srv:' },
+    ...(hasGuess ? [{ name: 'guessed domain (IMAPS only)', query: 'domain=guess.bench.test', runs: GUESS_RUNS, expect: 'guess:' }] : []),
   ];
   const rows: string[][] = [];
   for (const scenario of scenarios) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ApiError } from '../domain/errors.js';
 import type { Log as Logger } from '../domain/log.js';
 import type { LookupSubject } from '../domain/input.js';
@@ -112,6 +113,8 @@ export class Resolver {
     const early = new AbortController();
     const signals = [deadline, early.signal, ...(options.signal ? [options.signal] : [])];
     const signal = AbortSignal.any(signals);
+    // Every source, and every fetch or probe a source fans out into, listens to this one signal.
+    setMaxListeners(256, signal);
     const results = new Map<Source, SettledSource>();
 
     return new Promise<SettledSource[]>((resolve) => {
