@@ -21,7 +21,16 @@ export type HttpErrorCode =
 
 /** Outcome of one fetch: the body of a 2xx answer, or why there is none. Never thrown. */
 export type HttpResult =
-  | { ok: true; status: number; body: string; url: string; contentType: string | undefined; redirects: number }
+  | {
+      ok: true;
+      status: number;
+      body: string;
+      url: string;
+      contentType: string | undefined;
+      redirects: number;
+      /** Smallest DNS TTL of the hosts this answer came through, when the resolver knew it. */
+      dnsTtlS?: number;
+    }
   | { ok: false; code: HttpErrorCode; message: string; url: string; status?: number };
 
 /** Options of the HTTP client. */
@@ -78,6 +87,8 @@ export class HttpClient {
   readonly #maxRedirects: number;
   readonly #allowedPorts: Set<number>;
   readonly #userAgent: string;
+  /** Last DNS TTL seen per host (bounded), so an answer can say how long its addresses were valid. */
+  readonly #ttls = new Map<string, number>();
 
   constructor(options: HttpClientOptions) {
     this.#network = options.network;
@@ -138,6 +149,10 @@ export class HttpClient {
           callback(new LookupRefused(code, target.message), all ? [] : '', 0);
           return;
         }
+        if (target.ttlS !== undefined) {
+          if (this.#ttls.size >= 1000) this.#ttls.clear();
+          this.#ttls.set(hostname.toLowerCase(), target.ttlS);
+        }
         let entries = target.addresses.map((address) => ({ address, family: isIP(address) }));
         const wanted = family === 4 || family === 6 ? entries.filter((entry) => entry.family === family) : entries;
         if (wanted.length > 0) entries = wanted;
@@ -169,9 +184,11 @@ export class HttpClient {
 
   async #get(url: string, options: FetchOptions, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
     let current = url;
+    const hosts: string[] = [];
     for (let redirects = 0; ; redirects += 1) {
       const checked = this.#checkUrl(current);
       if (!checked.ok) return { ...checked, url: current };
+      hosts.push(checked.url.hostname.toLowerCase());
       let response: Dispatcher.ResponseData;
       try {
         response = await untilAborted(request(checked.url, {
@@ -224,7 +241,13 @@ export class HttpClient {
       }
       const read = await this.#readBody(body, signal, deadline);
       if (!read.ok) return { ...read, url: current };
-      return { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
+      const result: HttpResult = { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
+      const ttls = hosts.flatMap((host) => {
+        const ttl = this.#ttls.get(host);
+        return ttl === undefined ? [] : [ttl];
+      });
+      if (ttls.length > 0) result.dnsTtlS = Math.min(...ttls);
+      return result;
     }
   }
 

@@ -2,6 +2,9 @@ import type { HttpClient, HttpResult } from '../net/http.js';
 import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
 import type { CandidateServer, SourceResult } from './types.js';
 
+/** Shortest cache lifetime an HTTP answer gets from its DNS TTL. */
+export const MIN_TTL_S = 60;
+
 /** What fetching one autoconfig URL needs. */
 export interface AutoconfigFetch {
   http: HttpClient;
@@ -78,5 +81,8 @@ export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceR
     servers,
     detail: `${servers.length} server(s)${name}${droppedNote}`,
     url: options.shownUrl,
+    // The answer is only as durable as the addresses it was fetched from (with a floor, so a
+    // zero-TTL host cannot turn every lookup into a fresh fan-out).
+    ...(response.dnsTtlS !== undefined ? { ttlS: Math.max(MIN_TTL_S, response.dnsTtlS) } : {}),
   };
 }

@@ -125,7 +125,7 @@ describe('HttpClient against hostile servers (loopback)', () => {
 
   it('fetches over HTTPS with a certificate from the configured CA', async () => {
     const result = await client.get('https://good.h.test/ok');
-    assert.deepEqual(result, { ok: true, status: 200, body: '<ok/>', url: 'https://good.h.test/ok', contentType: 'text/xml', redirects: 0 });
+    assert.deepEqual(result, { ok: true, status: 200, body: '<ok/>', url: 'https://good.h.test/ok', contentType: 'text/xml', redirects: 0, dnsTtlS: 300 });
   });
 
   it('refuses a certificate from an unknown CA (system store only) and one for another name', async () => {

@@ -103,6 +103,15 @@ describe('autoconfig sources', () => {
     });
   }
 
+  it('passes the DNS TTL of the fetched host on as the cache TTL, with a 60 s floor', async () => {
+    const url = 'https://example.test/.well-known/autoconfig/mail/config-v1.1.xml';
+    for (const [dnsTtlS, ttlS] of [[300, 300], [5, 60], [undefined, undefined]] as const) {
+      const response: HttpResult = { ...ok(url, xml('imap.example.test')), ...(dnsTtlS !== undefined ? { dnsTtlS } : {}) } as HttpResult;
+      const result = await createWellKnownAutoconfigSource(fakeHttp({ [url]: response })).lookup(context());
+      assert.equal(result.outcome === 'found' ? result.ttlS : 'not found', ttlS);
+    }
+  });
+
   it('plain-HTTP autoconfig never sends the address and marks servers untrusted', async () => {
     const url = 'http://autoconfig.example.test/mail/config-v1.1.xml';
     const http = fakeHttp({ [url]: ok(url, xml('imap.example.test')) });
