@@ -32,24 +32,73 @@ export interface LookupRoutesOptions {
 }
 
 /**
- * Whether a request is exempt from the per-client discovery limit: cache hits (and input that will
- * be refused anyway) cost nothing outbound. Security: only lookups that start a discovery, which
- * fans out into many DNS and HTTP requests, count against the client.
+ * Domains whose discovery a counted request has just started: concurrent requests for the same
+ * domain join that one discovery (the cache coalesces them) and so cost nothing more. A marker lives
+ * until its request is answered or aborted, and never longer than `maxAgeMs` (a safety net).
  */
-function exemptFromDiscoveryLimit(request: FastifyRequest, lookup: LookupService): boolean {
+export class PendingDiscoveries {
+  readonly #until = new Map<string, number>();
+
+  constructor(private readonly maxAgeMs = 30_000) {}
+
+  has(domain: string): boolean {
+    const until = this.#until.get(domain);
+    if (until === undefined) return false;
+    if (until >= Date.now()) return true;
+    this.#until.delete(domain);
+    return false;
+  }
+
+  add(domain: string): void {
+    if (this.#until.size >= 100_000) {
+      const now = Date.now();
+      for (const [key, until] of this.#until) if (until < now) this.#until.delete(key);
+    }
+    this.#until.set(domain, Date.now() + this.maxAgeMs);
+  }
+
+  delete(domain: string): void {
+    this.#until.delete(domain);
+  }
+}
+
+/**
+ * Whether a request is exempt from the per-client discovery limit: cache hits, requests joining a
+ * discovery already under way (and input that will be refused anyway) cost nothing outbound.
+ * Security: only lookups that start a discovery, which fans out into many DNS and HTTP requests,
+ * count against the client; `fresh=true` always starts one.
+ */
+function exemptFromDiscoveryLimit(
+  request: FastifyRequest,
+  lookup: LookupService,
+  pending: PendingDiscoveries,
+  markers: WeakMap<FastifyRequest, string>,
+): boolean {
   const query = (request.query ?? {}) as Record<string, unknown>;
   const asText = (value: unknown) => (typeof value === 'string' ? value : undefined);
   const input = parseLookupInput({ email: asText(query['email']), domain: asText(query['domain']) });
   if (!input.ok) return true;
+  const domain = input.subject.domain;
   const fresh = asText(query['fresh']);
   if (fresh === 'true' || fresh === '1') return false;
-  return lookup.isCached(input.subject.domain);
+  if (lookup.isCached(domain) || pending.has(domain)) return true;
+  pending.add(domain);
+  markers.set(request, domain);
+  return false;
 }
 
 /** GET /v1/lookup: settings for an address or a domain. */
 export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, options) => {
   // Registered in this plugin's scope so the limit applies to the route below whatever the app registers later.
   await app.register(rateLimit, { global: false });
+  const pending = new PendingDiscoveries();
+  const markers = new WeakMap<FastifyRequest, string>();
+  const release = async (request: FastifyRequest) => {
+    const domain = markers.get(request);
+    if (domain === undefined) return;
+    markers.delete(request);
+    pending.delete(domain);
+  };
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/lookup',
     {
@@ -57,11 +106,15 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
         rateLimit: {
           max: options.rateLimitMax ?? 60,
           timeWindow: options.rateLimitWindowMs ?? 60_000,
-          allowList: (request: FastifyRequest) => exemptFromDiscoveryLimit(request, options.lookup),
+          allowList: (request: FastifyRequest) => exemptFromDiscoveryLimit(request, options.lookup, pending, markers),
+          // A refused request starts nothing, so others must not think a discovery is under way.
+          onExceeded: (request: FastifyRequest) => void release(request),
           errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
             new ApiError('rate_limited', `too many new lookups from this client; try again in ${context.after}`),
         },
       },
+      onResponse: release,
+      onRequestAbort: release,
       schema: {
         summary: 'Find mail settings for an email address or a domain',
         description:

@@ -63,7 +63,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(withSuffix);
     mxProvider = { id: withSuffix.id, suffix: withSuffix.mxSuffixes[0] ?? '' };
 
-    const webNames = ['autoconfig.ac.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
+    const webNames = ['autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
     const leaf = ca.issue(webNames);
     for (const name of webNames) dns.set(name, A(WEB));
     dns.set('autoconfig.http.d.test', A(WEB));
@@ -93,6 +93,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
         response.end(body);
       };
       if (host === 'autoconfig.ac.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('ac.d.test'));
+      if (host === 'autoconfig.crowd.d.test' && path === '/mail/config-v1.1.xml') return void setTimeout(() => xml(autoconfigXml('crowd.d.test')), 200);
       if (host === 'wk.d.test' && path === '/.well-known/autoconfig/mail/config-v1.1.xml') return xml(autoconfigXml('wk.d.test'));
       if (host === 'autoconfig.mail.hoster.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('hoster.test'));
       if (host === 'autoconfig.http.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('http.d.test'));
@@ -267,6 +268,19 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.equal(stillCached.statusCode, 200, 'cache hits stay unthrottled');
     const freshBypass = await lookup('domain=ac.d.test&fresh=true', limited);
     assert.equal(freshBypass.statusCode, 429, 'fresh=true starts a discovery, so it counts');
+  });
+
+  it('lets 300 concurrent lookups of one new domain from one client share one discovery, unthrottled', async () => {
+    const crowd = await makeApp({ RATE_LIMIT_MAX: '2' });
+    const responses = await Promise.all(Array.from({ length: 300 }, (_, index) => lookup(`email=user${index}%40crowd.d.test`, crowd)));
+    assert.deepEqual([...new Set(responses.map((response) => response.statusCode))], [200]);
+    // One discovery = one https fetch (it carries the first requester's address; plain HTTP never does).
+    assert.equal(seenUrls.filter((url) => url.startsWith('autoconfig.crowd.d.test/') && url.includes('emailaddress=')).length, 1, 'exactly one discovery');
+    assert.equal(responses.filter((response) => response.json().cached === false).length, 300);
+    // The marker is gone once answered: the next new domain counts again, as does a refused one.
+    assert.equal((await lookup('domain=wk.d.test', crowd)).statusCode, 200);
+    assert.equal((await lookup('domain=isp.d.test', crowd)).statusCode, 429);
+    assert.equal((await lookup('domain=isp.d.test', crowd)).statusCode, 429, 'a refused lookup leaves no free pass behind');
   });
 
   it('answers 503 busy beyond DISCOVERY_CONCURRENCY, while identical lookups share one discovery', async () => {
