@@ -58,7 +58,7 @@ export class DnsResolver {
     }
   }
 
-  /** Runs a query; an aborted signal cancels the resolver's outstanding queries for this call. */
+  /** Runs a query; an aborted signal stops the wait at once (the query itself still ends within its own timeout). */
   async #ask<T>(query: () => Promise<T[]>, ttlOf: (records: T[]) => number | undefined, signal?: AbortSignal): Promise<DnsAnswer<T>> {
     if (signal?.aborted) return { ok: false, kind: 'timeout', code: 'ECANCELLED', message: 'aborted' };
     try {
