@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PendingDiscoveries } from '../../src/routes/lookup.js';
+
+describe('PendingDiscoveries (free pass for requests joining a discovery)', () => {
+  it('marks, releases, and forgets a marker after its maximum age', async () => {
+    const pending = new PendingDiscoveries(30);
+    assert.equal(pending.has('a.test'), false);
+    pending.add('a.test');
+    assert.equal(pending.has('a.test'), true);
+    pending.delete('a.test');
+    assert.equal(pending.has('a.test'), false);
+    pending.add('b.test');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(pending.has('b.test'), false, 'a leaked marker never becomes a permanent bypass');
+  });
+});
