@@ -43,11 +43,11 @@ type Script = {
 };
 
 /** A scripted mail server on loopback; counts connections and records client lines. */
-async function scripted(script: Script, identity?: CertFiles) {
+async function scripted(script: Script, identity?: CertFiles, tlsOptions: tls.SecureContextOptions = {}) {
   const lines: string[] = [];
   let connections = 0;
   const sockets = new Set<net.Socket>();
-  const context = identity ? tls.createSecureContext({ key: identity.key, cert: identity.cert }) : undefined;
+  const context = identity ? tls.createSecureContext({ key: identity.key, cert: identity.cert, ...tlsOptions }) : undefined;
   const attach = (stream: net.Socket, conn: Conn) => {
     let buffer = '';
     const onData = (chunk: Buffer) => {
@@ -226,8 +226,14 @@ describe('live check dialogs against scripted servers', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function run(script: Script, target: Omit<CheckTarget, 'port' | 'host'>, identity?: CertFiles, extra: Partial<CheckServerOptions> = {}) {
-    const server = await scripted(script, identity);
+  async function run(
+    script: Script,
+    target: Omit<CheckTarget, 'port' | 'host'>,
+    identity?: CertFiles,
+    extra: Partial<CheckServerOptions> = {},
+    tlsOptions: tls.SecureContextOptions = {},
+  ) {
+    const server = await scripted(script, identity, tlsOptions);
     servers.push(server);
     const started = performance.now();
     const check = await checkServer(
@@ -438,6 +444,39 @@ describe('live check dialogs against scripted servers', () => {
     const { check } = await run(imapScript({ implicit: true }), { protocol: 'imap', security: 'tls' }, soon);
     assert.equal(check.ok, true, JSON.stringify(check.error));
     assert.deepEqual(check.warnings, ['the certificate expires in 10 days']);
+  });
+
+  it('TLS 1.1 still connects, with a warning', async () => {
+    const { check } = await run(imapScript({ implicit: true }), { protocol: 'imap', security: 'tls' }, good, {}, {
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+    });
+    assert.equal(check.ok, true, JSON.stringify(check.error));
+    assert.equal(check.tls?.protocol, 'TLSv1.1');
+    assert.deepEqual(check.warnings, ['TLSv1.1 is older than TLS 1.2']);
+  });
+
+  it('a password login offered before STARTTLS is warned about (SMTP AUTH PLAIN in the clear)', async () => {
+    const script = smtpScript();
+    let firstEhlo = true;
+    const { check } = await run(
+      {
+        ...script,
+        line: (text, conn) => {
+          if (firstEhlo && /^EHLO/.test(text)) {
+            firstEhlo = false;
+            conn.send('250-probe.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n');
+            return;
+          }
+          script.line?.(text, conn);
+        },
+      },
+      { protocol: 'smtp', security: 'starttls' },
+      good,
+    );
+    assert.equal(check.ok, true, JSON.stringify(check.error));
+    assert.deepEqual(check.warnings, ['the server offers a password login before TLS']);
   });
 
   it('a TLS handshake with a plaintext server is tls_failed or timeout, never ok', async () => {
