@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { Check, CheckErrorCode, Protocol } from '../domain/schemas.js';
 import type { Network } from '../net/connect.js';
 import { upgradeToTls, type TlsInfo } from '../net/tls.js';
+import { deadline } from './deadline.js';
 import { imapDialect } from './imap.js';
 import { LineReader } from './line-reader.js';
 import { pop3Dialect } from './pop3.js';
@@ -42,10 +43,17 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
  * Never throws: every failure is a `Check` with `ok: false` and a stable `error.code`.
  */
 export async function checkServer(target: CheckTarget, options: CheckServerOptions): Promise<Check> {
+  const limit = deadline(options.timeoutMs, options.signal);
+  try {
+    return await runCheck(target, options, limit.signal);
+  } finally {
+    limit.dispose();
+  }
+}
+
+async function runCheck(target: CheckTarget, options: CheckServerOptions, signal: AbortSignal): Promise<Check> {
   const started = performance.now();
   const dialect = DIALECTS[target.protocol];
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   const result: Check = {
     ok: false,
     host: target.host,

@@ -3,6 +3,7 @@ import { CoalescingCache, type Clock } from '../cache/coalescing-cache.js';
 import type { Check, CheckErrorCode } from '../domain/schemas.js';
 import type { Network } from '../net/connect.js';
 import { checkServer } from './check-server.js';
+import { deadline } from './deadline.js';
 import type { CheckTarget, ServerChecker } from './types.js';
 
 /** Limits and dependencies of the live checker. */
@@ -106,13 +107,16 @@ export class LiveChecker implements ServerChecker {
       // Not cached: the limit lifts when the window ends.
       return { value: refusal(target, 'rate_limited', `too many checks of ${target.host}; try again later`), ttlMs: 0 };
     }
-    const waitLimit = AbortSignal.any([signal, AbortSignal.timeout(this.#options.queueTimeoutMs ?? this.#options.timeoutMs)]);
-    if (!(await this.#slots.acquire(waitLimit))) {
+    // Counted before queueing, so checks waiting for a slot cannot overshoot the limit.
+    if (used) used.count += 1;
+    else this.#perTarget.set(target.host, { count: 1 });
+    const waitLimit = deadline(this.#options.queueTimeoutMs ?? this.#options.timeoutMs, signal);
+    const acquired = await this.#slots.acquire(waitLimit.signal);
+    waitLimit.dispose();
+    if (!acquired) {
       return { value: refusal(target, 'busy', 'too many live checks are running; try again shortly'), ttlMs: 0 };
     }
     try {
-      if (used) used.count += 1;
-      else this.#perTarget.set(target.host, { count: 1 });
       const check = await checkServer(target, {
         network: this.#options.network,
         timeoutMs: this.#options.timeoutMs,
