@@ -49,6 +49,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     services: AppServices;
   }
+  interface FastifyRequest {
+    /** Fields a route adds to the one log line of its request (privacy: never an address). */
+    logFields: Record<string, unknown> | null;
+  }
 }
 
 /** Builds the network door from configuration: resolver, address policy, connector. */
@@ -107,9 +111,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorate('services', { config, network, resolver, lookupCache, lookup, checker });
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
+  app.decorateRequest('logFields', null);
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ...request.logFields,
+      },
       'request',
     );
   });

@@ -20,6 +20,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Extra top-level body fields beside `error` (e.g. `sources` of a lookup that found nothing). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }

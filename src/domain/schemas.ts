@@ -190,3 +190,8 @@ export const errorBodySchema = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** The 404 of a lookup: the error plus the trace of every source consulted, for support staff. */
+export const lookupNotFoundBodySchema = errorBodySchema.extend({
+  sources: z.array(sourceReportSchema).optional(),
+});

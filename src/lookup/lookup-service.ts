@@ -106,6 +106,27 @@ export class LookupService {
     return { found: true, result: toLookupResult(value, subject, cached) };
   }
 
+  /** Domain-only answers per cached discovery: the same for every caller, so built once. */
+  readonly #domainAnswers = new WeakMap<Discovery, LookupOutcome>();
+
+  /**
+   * The answer straight from the cache, or undefined on a miss (the hot path: no promises, no
+   * signals). A domain-only answer is the same object for every hit on one discovery, so callers
+   * must not change it (the route's serializer memoises its JSON by identity).
+   */
+  cached(subject: LookupSubject): LookupOutcome | undefined {
+    const value = this.deps.cache.peek(subject.domain);
+    if (value === undefined) return undefined;
+    if (!value.found) return { found: false, sources: value.sources };
+    if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
+    let outcome = this.#domainAnswers.get(value);
+    if (!outcome) {
+      outcome = { found: true, result: toLookupResult(value, subject, true) };
+      this.#domainAnswers.set(value, outcome);
+    }
+    return outcome;
+  }
+
   /** Whether a fresh lookup for this domain would be answered from the cache (no discovery). */
   isCached(domain: string): boolean {
     return this.deps.cache.peek(domain) !== undefined;

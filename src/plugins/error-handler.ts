@@ -22,7 +22,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {
-      reply.headers(error.headers).code(error.status).send(errorBody(error.code, error.message));
+      reply.headers(error.headers).code(error.status).send({ ...error.extra, ...errorBody(error.code, error.message) });
       return;
     }
     if (hasZodFastifySchemaValidationErrors(error)) {

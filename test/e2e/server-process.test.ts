@@ -61,10 +61,12 @@ describe('the service process', () => {
     // Privacy: the local part never reaches the logs at info level.
     assert.doesNotMatch(logs, /secret\.person/);
     const lines = logs.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const lookupLine = lines.find((line) => line.msg === 'lookup');
+    const requestLines = lines.filter((line) => line.msg === 'request');
+    // One line per request; the lookup's carries its domain and outcome.
+    const lookupLine = requestLines.find((line) => line.route === '/v1/lookup');
     assert.equal(lookupLine?.domain, 'gmail.com');
     assert.equal(lookupLine?.outcome, 'found');
-    const requestLines = lines.filter((line) => line.msg === 'request');
+    assert.equal(lookupLine?.status, 200);
     assert.equal(requestLines.length, 2);
     assert.ok(requestLines.every((line) => typeof line.ms === 'number' && typeof line.status === 'number'));
     assert.ok(lines.some((line) => line.msg === 'shutting down'));

@@ -72,10 +72,16 @@ describe('GET /v1/lookup', () => {
     assert.equal(second.incoming[0]?.username, 'x@example-alias.test');
   });
 
-  it('answers 404 not_found for an unknown domain', async () => {
+  it('answers 404 not_found for an unknown domain, with the trace of the sources consulted', async () => {
     const response = await get('/v1/lookup?domain=unknown-domain.test');
     assert.equal(response.statusCode, 404);
-    assert.equal(response.json().error.code, 'not_found');
+    const body = response.json();
+    assert.equal(body.error.code, 'not_found');
+    assert.deepEqual(body.sources[0], { name: 'provider-db', outcome: 'not-found', ms: body.sources[0].ms, detail: 'no provider lists unknown-domain.test' });
+    // A repeated miss is served from the negative cache with the same trace.
+    const again = await get('/v1/lookup?domain=unknown-domain.test');
+    assert.equal(again.statusCode, 404);
+    assert.deepEqual(again.json().sources.map((source: { name: string }) => source.name), body.sources.map((source: { name: string }) => source.name));
   });
 
   const invalid = [
