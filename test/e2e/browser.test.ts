@@ -324,6 +324,9 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     const { context, page } = await open(`${appUrl}/desk?q=unknown-domain.test`);
     await page.locator('.status.problem').waitFor();
     assert.match(await page.locator('#status').textContent() ?? '', /Not found: no mail settings are known for unknown-domain\.test/);
+    // The trace still shows why: every source consulted, with its outcome.
+    assert.match((await page.locator('#h-sources').textContent()) ?? '', /Sources consulted \(\d+\)/);
+    assert.match((await page.locator('ol.steps li').first().textContent()) ?? '', /provider-db.*not-found/);
     await context.close();
   });
 });

@@ -6,7 +6,7 @@ export type { Check, LookupResult, Server, SourceReport };
 /** What a lookup call ended with, as the pages render it. */
 export type LookupOutcome =
   | { kind: 'ok'; result: LookupResult; ms: number }
-  | { kind: 'not-found'; message: string }
+  | { kind: 'not-found'; message: string; sources: SourceReport[] }
   | { kind: 'rate-limited'; retryAfterS: number | null; message: string }
   | { kind: 'invalid'; message: string }
   | { kind: 'error'; status: number; message: string };
@@ -46,7 +46,11 @@ export async function fetchLookup(base: string, query: LookupQuery, signal?: Abo
   }
   const message = (body as { error?: { message?: string } } | null)?.error?.message ?? response.statusText;
   if (response.ok && body) return { kind: 'ok', result: body as LookupResult, ms: Math.round(performance.now() - started) };
-  if (response.status === 404) return { kind: 'not-found', message };
+  if (response.status === 404) {
+    // The lookup's 404 carries the trace of every source consulted (support staff want the why).
+    const sources = (body as { sources?: unknown } | null)?.sources;
+    return { kind: 'not-found', message, sources: Array.isArray(sources) ? (sources as SourceReport[]) : [] };
+  }
   if (response.status === 429) {
     const retry = Number(response.headers.get('retry-after'));
     return { kind: 'rate-limited', retryAfterS: Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : null, message };

@@ -82,7 +82,7 @@ function render(state: DeskState, outcome: LookupOutcome): void {
             ? `Invalid input: ${outcome.message}`
             : `Error${outcome.status ? ` ${outcome.status}` : ''}: ${outcome.message || 'the service did not answer'}`;
     replaceChildren(status, text);
-    replaceChildren(out);
+    replaceChildren(out, outcome.kind === 'not-found' && outcome.sources.length ? sourcesBlock(outcome.sources) : null);
     return;
   }
   const result = outcome.result;
