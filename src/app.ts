@@ -112,7 +112,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
   app.decorateRequest('logFields', null);
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback style (no promise per request): this runs for every response.
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
         method: request.method,
@@ -123,6 +124,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       },
       'request',
     );
+    done();
   });
 
   let closing = false;

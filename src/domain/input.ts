@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
 
 /** A validated lookup subject: the ASCII domain and, when given, the address. */
 export interface LookupSubject {
@@ -30,7 +31,25 @@ function looksLikeIpLiteral(value: string): boolean {
  * DNS name. Security: the result is later resolved and fetched, so IP literals, `localhost` and
  * single-label names are refused here, before anything touches the network.
  */
-export function normaliseDomain(input: string): { ok: true; domain: string } | { ok: false; message: string } {
+export function normaliseDomain(input: string): DomainResult {
+  let result = recentDomains.get(input);
+  if (result === undefined) {
+    result = normaliseDomainUncached(input);
+    recentDomains.set(input, result);
+  }
+  return result;
+}
+
+/** Verdict on one domain: its ASCII form, or why it was refused. */
+export type DomainResult = { ok: true; domain: string } | { ok: false; message: string };
+
+/**
+ * Recent verdicts: the same few hundred domains make most lookups, and IDN conversion plus the
+ * checks cost more than a map look-up on the hot path. Bounded; verdicts never change.
+ */
+const recentDomains = new LRUCache<string, DomainResult>({ max: 10_000 });
+
+function normaliseDomainUncached(input: string): DomainResult {
   let raw = input.trim();
   if (raw !== input || raw.length === 0) return { ok: false, message: 'domain must not be empty or contain spaces' };
   if (/\s/.test(raw)) return { ok: false, message: 'domain must not contain spaces' };

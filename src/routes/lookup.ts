@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../domain/errors.js';
@@ -77,7 +77,7 @@ function exemptFromDiscoveryLimit(
 ): boolean {
   const query = (request.query ?? {}) as Record<string, unknown>;
   const asText = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const input = parseLookupInput({ email: asText(query['email']), domain: asText(query['domain']) });
+  const input = inputs.get(request) ?? parseLookupInput({ email: asText(query['email']), domain: asText(query['domain']) });
   inputs.set(request, input);
   if (!input.ok) return true;
   const domain = input.subject.domain;
@@ -95,10 +95,38 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
   await app.register(rateLimit, { global: false });
   const pending = new PendingDiscoveries();
   const markers = new WeakMap<FastifyRequest, string>();
-  // The rate-limit hook already parsed the input; the handler reuses it instead of parsing twice.
+  // Input parsed by an earlier hook (fast path, rate limit), reused instead of parsing again.
   const inputs = new WeakMap<FastifyRequest, InputResult>();
   const serialized = new WeakMap<object, string>();
-  const release = async (request: FastifyRequest) => {
+  const toJson = (data: object): string => {
+    let json = serialized.get(data);
+    if (json === undefined) {
+      json = JSON.stringify(data);
+      serialized.set(data, json);
+    }
+    return json;
+  };
+  /**
+   * The hot path: a plain `?domain=` or `?email=` query whose domain is cached is answered in the
+   * first route hook with ready JSON, skipping validation and the handler (the benchmark's ratio to
+   * a bare route rose from about 0.6 to 0.8). Anything else, repeated or extra parameters included,
+   * takes the validated path.
+   */
+  const cachedAnswer = (request: FastifyRequest): string | undefined => {
+    const query = request.query as Record<string, unknown>;
+    const keys = Object.keys(query);
+    if (keys.length !== 1 || (keys[0] !== 'domain' && keys[0] !== 'email')) return undefined;
+    const value = query[keys[0]];
+    if (typeof value !== 'string') return undefined;
+    const input = parseLookupInput(keys[0] === 'domain' ? { domain: value } : { email: value });
+    inputs.set(request, input);
+    if (!input.ok) return undefined;
+    const hit = options.lookup.cached(input.subject);
+    if (!hit?.found) return undefined;
+    request.logFields = { domain: input.subject.domain, outcome: 'found', cached: true };
+    return toJson(hit.result);
+  };
+  const release = (request: FastifyRequest): void => {
     const domain = markers.get(request);
     if (domain === undefined) return;
     markers.delete(request);
@@ -113,13 +141,26 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
           timeWindow: options.rateLimitWindowMs ?? 60_000,
           allowList: (request: FastifyRequest) => exemptFromDiscoveryLimit(request, options.lookup, pending, markers, inputs),
           // A refused request starts nothing, so others must not think a discovery is under way.
-          onExceeded: (request: FastifyRequest) => void release(request),
+          onExceeded: (request: FastifyRequest) => release(request),
           errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
             new ApiError('rate_limited', `too many new lookups from this client; try again in ${context.after}`),
         },
       },
-      onResponse: release,
-      onRequestAbort: release,
+      onRequest: (request, reply, done) => {
+        const hit = cachedAnswer(request);
+        if (!hit) return done();
+        // A string with a JSON content type goes out as it is (no serializer, no handler).
+        void (reply as FastifyReply).type('application/json; charset=utf-8').send(hit);
+      },
+      // Callback style (no promise per request).
+      onResponse: (request, _reply, done) => {
+        release(request);
+        done();
+      },
+      onRequestAbort: (request, done) => {
+        release(request);
+        done();
+      },
       schema: {
         summary: 'Find mail settings for an email address or a domain',
         description:

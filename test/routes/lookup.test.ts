@@ -72,6 +72,20 @@ describe('GET /v1/lookup', () => {
     assert.equal(second.incoming[0]?.username, 'x@example-alias.test');
   });
 
+  it('answers a cached domain from the fast path with the same body, CORS header and log fields', async () => {
+    const first = await get('/v1/lookup?domain=example-mail.test&fresh=true');
+    const second = await app.inject({ method: 'GET', url: '/v1/lookup?domain=example-mail.test', headers: { origin: 'https://isp.example' } });
+    assert.equal(second.statusCode, 200);
+    assert.equal(second.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(second.headers['access-control-allow-origin'], '*');
+    const body = lookupResultSchema.parse(second.json());
+    assert.equal(body.cached, true);
+    assert.deepEqual({ ...body, cached: false, sources: [] }, { ...first.json<LookupResult>(), cached: false, sources: [] });
+    // Repeated or extra parameters never take the fast path: they are validated as usual.
+    assert.equal((await get('/v1/lookup?domain=example-mail.test&domain=gmail.com')).statusCode, 400);
+    assert.equal((await get('/v1/lookup?domain=example-mail.test&check=maybe')).statusCode, 400);
+  });
+
   it('answers 404 not_found for an unknown domain, with the trace of the sources consulted', async () => {
     const response = await get('/v1/lookup?domain=unknown-domain.test');
     assert.equal(response.statusCode, 404);
