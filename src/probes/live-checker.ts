@@ -131,7 +131,7 @@ export class LiveChecker implements ServerChecker {
 }
 
 /** A check that was not run, with the reason. */
-function refusal(target: CheckTarget, code: CheckErrorCode, message: string): Check {
+export function refusal(target: CheckTarget, code: CheckErrorCode, message: string): Check {
   return {
     ok: false,
     host: target.host,

@@ -4,8 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../domain/errors.js';
 import { parseLookupInput, type InputResult } from '../domain/input.js';
-import { errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../domain/schemas.js';
+import { CHECK_PORTS, errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../domain/schemas.js';
 import type { LookupOutcome, LookupService } from '../lookup/lookup-service.js';
+import { refusal } from '../probes/live-checker.js';
 import type { ServerChecker } from '../probes/types.js';
 
 /** Query booleans: `true`/`1` and `false`/`0`, so `?check=true` reads as people write it. */
@@ -222,6 +223,12 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
           const checker = options.checker;
           if (!checker) throw new ApiError('invalid_input', 'live checks are not available on this server');
           const checkOne = async (server: Server) => {
+            // Security: servers can come from autoconfig documents written by strangers (any port
+            // 1-65535); like /v1/check, only mail ports are ever connected to (not a port scanner).
+            if (!(CHECK_PORTS as readonly number[]).includes(server.port)) {
+              server.check = refusal(server, 'forbidden_target', `port ${server.port} is not one of the checked mail ports (${CHECK_PORTS.join(', ')})`);
+              return;
+            }
             server.check = await checker.check(
               { host: server.host, port: server.port, protocol: server.protocol, security: server.security },
               { signal: gone.signal, fresh: request.query.fresh },

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { lookupResultSchema, type Check } from '../../src/domain/schemas.js';
+import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
+import type { Source } from '../../src/sources/types.js';
+import { buildTestApp } from '../helpers/app.js';
+
+describe('lookup?check=true: only mail ports are checked', () => {
+  let app: FastifyInstance;
+  const calls: CheckTarget[] = [];
+  const fake: ServerChecker = {
+    async check(target) {
+      calls.push(target);
+      const check: Check = {
+        ok: true, host: target.host, port: target.port, protocol: target.protocol, security: target.security, address: '192.0.2.1',
+        ms: { dns: 1, connect: 1, tls: 1, total: 3 }, greeting: '* OK', capabilities: [], authMechanisms: [],
+        starttls: false, tls: null, warnings: [],
+      };
+      return check;
+    },
+  };
+  // An autoconfig document written by a stranger may name any host and any port.
+  const stranger: Source = {
+    name: 'autoconfig',
+    priority: 10,
+    async lookup() {
+      return {
+        outcome: 'found',
+        servers: [
+          { protocol: 'imap', host: 'imap.ports.test', port: 993, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
+          { protocol: 'imap', host: 'victim.ports.test', port: 22, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
+          { protocol: 'smtp', host: 'victim.ports.test', port: 6379, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
+        ],
+      };
+    },
+  };
+  before(async () => {
+    app = await buildTestApp({}, { checker: fake, sources: [stranger] });
+  });
+  after(() => app.close());
+
+  it('refuses servers on other ports without asking the checker', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/lookup?domain=ports.test&check=true' });
+    assert.equal(response.statusCode, 200);
+    const body = lookupResultSchema.parse(response.json());
+    const servers = [...body.incoming, ...body.outgoing];
+    assert.deepEqual(calls.map((call) => call.port), [993]);
+    for (const server of servers.filter((entry) => entry.port !== 993)) {
+      assert.equal(server.check?.ok, false);
+      assert.equal(server.check?.error?.code, 'forbidden_target');
+    }
+    assert.equal(servers.find((entry) => entry.port === 993)?.check?.ok, true);
+  });
+});
