@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import net from 'node:net';
 import type { Check, CheckErrorCode, Protocol } from '../domain/schemas.js';
 import type { Network } from '../net/connect.js';
 import { upgradeToTls, type TlsInfo } from '../net/tls.js';
@@ -122,7 +122,7 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
       write: (line) => {
         socket.write(`${line}\r\n`);
       },
-      clientName: `[${connected.socket.localAddress ?? '127.0.0.1'}]`,
+      clientName: addressLiteral(connected.socket.localAddress ?? '127.0.0.1'),
     };
 
     const greeting = await dialect.greeting(session);
@@ -171,6 +171,11 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
     signal.removeEventListener('abort', closeAll);
     closeAll();
   }
+}
+
+/** The client's own address as an RFC 5321 §4.1.3 address literal: `[192.0.2.1]`, `[IPv6:2001:db8::1]`. */
+export function addressLiteral(address: string): string {
+  return net.isIPv6(address) ? `[IPv6:${address}]` : `[${address}]`;
 }
 
 function timeoutMessage(timeoutMs: number, detail: string): string {
