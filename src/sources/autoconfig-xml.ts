@@ -48,7 +48,8 @@ const AUTHENTICATION: Record<string, Authentication> = {
   none: 'none',
 };
 
-const HOST = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+/** A DNS host name as discovery accepts it from untrusted documents and records (lower case, no IP literal). */
+export const HOST = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 const parser = new XMLParser({
   ignoreAttributes: false,

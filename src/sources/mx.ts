@@ -3,6 +3,7 @@ import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
+import { HOST } from './autoconfig-xml.js';
 import { providerServers } from './provider-db.js';
 import type { Source, SourceResult } from './types.js';
 
@@ -57,6 +58,9 @@ export function createMxSource(deps: MxSourceDeps): Source {
       const best = [...answer.records].sort((a, b) => a.priority - b.priority || a.exchange.localeCompare(b.exchange))[0];
       const host = (best?.exchange ?? '').toLowerCase().replace(/\.$/, '');
       if (!host) return { outcome: 'not-found', detail: `${subject.domain} accepts no mail (null MX)`, url: subject.domain };
+      // Security: the exchange is an untrusted name that becomes part of URLs below ('/', '@', '?'
+      // in a label would change what is fetched), so it must be a plain host name, as SRV targets must.
+      if (!HOST.test(host)) return { outcome: 'not-found', detail: `the MX host of ${subject.domain} is not a valid host name`, url: subject.domain };
       const source = `mx:${host}`;
 
       const provider = deps.providerDb.byMxHost(host);

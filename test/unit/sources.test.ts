@@ -255,6 +255,17 @@ describe('MX source', () => {
     assert.equal((await run({ ok: false, kind: 'timeout', code: 'ETIMEOUT', message: 'x' })).outcome, 'timeout');
   });
 
+  it('ignores an MX host that is not a plain host name (it would become part of a URL)', async () => {
+    const providerDb = await loadTestProviderDb();
+    const http = fakeHttp({});
+    for (const exchange of ['mx.evil.test/x?', 'user@mx.evil.test', 'mx.evil.test#frag', '127.0.0.1']) {
+      const dns = fakeDns({ mx: { 'example.test': mx({ exchange, priority: 10 }) } });
+      const result = await createMxSource({ dns, providerDb, http, ispdbUrl: 'https://ispdb.test/v1.1/' }).lookup(context());
+      assert.equal(result.outcome, 'not-found', exchange);
+    }
+    assert.deepEqual(http.asked, []);
+  });
+
   it('firstFoundInOrder settles on the earliest found result and aborts what is behind it', async () => {
     let abortedLate = false;
     const started = performance.now();
