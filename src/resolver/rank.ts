@@ -11,8 +11,10 @@ export function serverKey(server: Pick<CandidateServer, 'protocol' | 'host' | 'p
 }
 
 /**
- * Deduplicates and orders servers: IMAP before POP3; then by the rank of the source that found it
- * (a better source's word wins); within a source implicit TLS before STARTTLS before none. A server
+ * Deduplicates and orders servers: IMAP before POP3; within a protocol every encrypted server before
+ * any plaintext one (so the first server, the recommended one, is encrypted whenever an encrypted
+ * server exists: plaintext is never recommended); then by the rank of the source that found it (a
+ * better source's word wins); within a source implicit TLS before STARTTLS (RFC 8314). A server
  * found by several sources keeps the best source's provenance, and counts as trusted if any
  * trusted source reported it.
  */
@@ -34,6 +36,7 @@ export function rankServers(candidates: { server: CandidateServer; priority: num
   const sorted = [...byKey.values()].sort(
     (a, b) =>
       PROTOCOL_ORDER[a.server.protocol] - PROTOCOL_ORDER[b.server.protocol] ||
+      Number(a.server.security === 'none') - Number(b.server.security === 'none') ||
       a.priority - b.priority ||
       SECURITY_ORDER[a.server.security] - SECURITY_ORDER[b.server.security] ||
       a.index - b.index,

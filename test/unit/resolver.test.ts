@@ -185,7 +185,7 @@ describe('Resolver: ranked, not raced', () => {
 });
 
 describe('rankServers (merge)', () => {
-  it('orders IMAP before POP3, then by source rank, then tls > starttls > none', () => {
+  it('orders IMAP before POP3, plaintext after every encrypted server, then by source rank, then tls > starttls', () => {
     const ranked = rankServers([
       { server: server('pop.x.test', { protocol: 'pop3', port: 995 }), priority: 10 },
       { server: server('plain.x.test', { port: 143, security: 'none' }), priority: 10 },
@@ -194,7 +194,7 @@ describe('rankServers (merge)', () => {
       { server: server('tls.x.test'), priority: 10 },
       { server: server('smtp.x.test', { protocol: 'smtp', port: 465 }), priority: 10 },
     ]);
-    assert.deepEqual(ranked.incoming.map((entry) => entry.host), ['tls.x.test', 'start.x.test', 'plain.x.test', 'srv.x.test', 'pop.x.test']);
+    assert.deepEqual(ranked.incoming.map((entry) => entry.host), ['tls.x.test', 'start.x.test', 'srv.x.test', 'plain.x.test', 'pop.x.test']);
     assert.deepEqual(ranked.outgoing.map((entry) => entry.host), ['smtp.x.test']);
   });
 
