@@ -22,6 +22,9 @@ const lookupQuerySchema = z.object({
   fresh: queryBoolean.describe('Bypass the cache (support staff)'),
 });
 
+/** Most servers one `lookup?check=true` checks live; the rest get a `busy` check without a connection. */
+export const MAX_CHECKS_PER_LOOKUP = 12;
+
 /** Options of the lookup routes. */
 export interface LookupRoutesOptions {
   lookup: LookupService;
@@ -84,6 +87,9 @@ function exemptFromDiscoveryLimit(
   const domain = input.subject.domain;
   const fresh = asText(query['fresh']);
   if (fresh === 'true' || fresh === '1') return false;
+  // Live checks open connections to every server of the answer: they always count.
+  const check = asText(query['check']);
+  if (check === 'true' || check === '1') return false;
   if (lookup.isCached(domain) || pending.has(domain)) return true;
   pending.add(domain);
   markers.set(request, domain);
@@ -222,7 +228,14 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
         if (request.query.check) {
           const checker = options.checker;
           if (!checker) throw new ApiError('invalid_input', 'live checks are not available on this server');
-          const checkOne = async (server: Server) => {
+          const servers = [...result.incoming, ...result.outgoing];
+          const checkOne = async (server: Server, index: number) => {
+            // Security: an autoconfig document may list any number of servers; one request checks
+            // at most MAX_CHECKS_PER_LOOKUP of them (the best-ranked), so it cannot fan out widely.
+            if (index >= MAX_CHECKS_PER_LOOKUP) {
+              server.check = refusal(server, 'busy', `only the first ${MAX_CHECKS_PER_LOOKUP} servers of an answer are checked`);
+              return;
+            }
             // Security: servers can come from autoconfig documents written by strangers (any port
             // 1-65535); like /v1/check, only mail ports are ever connected to (not a port scanner).
             if (!(CHECK_PORTS as readonly number[]).includes(server.port)) {
@@ -234,7 +247,8 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
               { signal: gone.signal, fresh: request.query.fresh },
             );
           };
-          await Promise.all([...result.incoming, ...result.outgoing].map(checkOne));
+          // Incoming best first, then outgoing best first, so the cap keeps the servers people use.
+          await Promise.all(servers.map(checkOne));
         }
         return result;
       } finally {

@@ -53,3 +53,54 @@ describe('lookup?check=true: only mail ports are checked', () => {
     assert.equal(servers.find((entry) => entry.port === 993)?.check?.ok, true);
   });
 });
+
+describe('lookup?check=true: bounded fan-out', () => {
+  let app: FastifyInstance;
+  let calls = 0;
+  const fake: ServerChecker = {
+    async check(target) {
+      calls += 1;
+      return {
+        ok: true, host: target.host, port: target.port, protocol: target.protocol, security: target.security, address: '192.0.2.1',
+        ms: { dns: 1, connect: 1, tls: 1, total: 3 }, greeting: '* OK', capabilities: [], authMechanisms: [],
+        starttls: false, tls: null, warnings: [],
+      };
+    },
+  };
+  // A document listing many servers (a 256 KiB autoconfig file can hold well over a thousand).
+  const many: Source = {
+    name: 'autoconfig',
+    priority: 10,
+    async lookup() {
+      return {
+        outcome: 'found',
+        servers: Array.from({ length: 40 }, (_, i) => ({
+          protocol: 'imap' as const, host: `imap${i}.many.test`, port: 993, security: 'tls' as const,
+          username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true,
+        })),
+      };
+    },
+  };
+  before(async () => {
+    app = await buildTestApp({ RATE_LIMIT_MAX: '2' }, { checker: fake, sources: [many] });
+  });
+  after(() => app.close());
+
+  it('checks at most MAX_CHECKS_PER_LOOKUP servers of one answer, best first', async () => {
+    const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/routes/lookup.js');
+    const body = lookupResultSchema.parse((await app.inject('/v1/lookup?domain=many.test&check=true')).json());
+    assert.equal(calls, MAX_CHECKS_PER_LOOKUP);
+    assert.ok(body.incoming.slice(0, MAX_CHECKS_PER_LOOKUP).every((server) => server.check?.ok === true));
+    assert.ok(body.incoming.slice(MAX_CHECKS_PER_LOOKUP).every((server) => server.check?.error?.code === 'busy'));
+  });
+
+  it('counts every check=true lookup against the per-client limit, even a cache hit', async () => {
+    // The first test used one of the two; the domain is cached now.
+    assert.equal((await app.inject('/v1/lookup?domain=many.test')).statusCode, 200, 'a plain cache hit is free');
+    assert.equal((await app.inject('/v1/lookup?domain=many.test&check=true')).statusCode, 200);
+    const limited = await app.inject('/v1/lookup?domain=many.test&check=true');
+    assert.equal(limited.statusCode, 429);
+    assert.equal(limited.json().error.code, 'rate_limited');
+    assert.ok(limited.headers['retry-after']);
+  });
+});
