@@ -99,10 +99,6 @@ export class DnsResolver {
     return this.#ask(() => this.#resolver.resolveSrv(name), () => undefined, signal);
   }
 
-  async txt(name: string, signal?: AbortSignal): Promise<DnsAnswer<string[]>> {
-    return this.#ask(() => this.#resolver.resolveTxt(name), () => undefined, signal);
-  }
-
   /** Cancels every outstanding query (shutdown). */
   cancel(): void {
     this.#resolver.cancel();

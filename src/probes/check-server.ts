@@ -51,10 +51,9 @@ export async function checkServer(target: CheckTarget, options: CheckServerOptio
   }
 }
 
-async function runCheck(target: CheckTarget, options: CheckServerOptions, signal: AbortSignal): Promise<Check> {
-  const started = performance.now();
-  const dialect = DIALECTS[target.protocol];
-  const result: Check = {
+/** A not-yet-successful check of the target with nothing learnt so far (the start of every check). */
+export function emptyCheck(target: CheckTarget): Check {
+  return {
     ok: false,
     host: target.host,
     port: target.port,
@@ -69,6 +68,12 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
     tls: null,
     warnings: [],
   };
+}
+
+async function runCheck(target: CheckTarget, options: CheckServerOptions, signal: AbortSignal): Promise<Check> {
+  const started = performance.now();
+  const dialect = DIALECTS[target.protocol];
+  const result = emptyCheck(target);
   const fail = (code: CheckErrorCode, message: string): Check => {
     result.ok = false;
     result.error = { code: signal.aborted && code !== 'forbidden_target' ? 'timeout' : code, message: signal.aborted ? timeoutMessage(options.timeoutMs, message) : message };

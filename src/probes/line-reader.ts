@@ -108,11 +108,6 @@ export class LineReader {
     }
   }
 
-  /** True when bytes are buffered that no read has consumed yet. */
-  get hasBufferedData(): boolean {
-    return this.#buffer.length > 0;
-  }
-
   /**
    * Stops reading from the socket (before a STARTTLS upgrade) and returns what was buffered but not
    * read. Security: anything buffered here arrived before the TLS handshake and must be discarded,

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { CoalescingCache, type Clock } from '../cache/coalescing-cache.js';
 import type { Check, CheckErrorCode } from '../domain/schemas.js';
 import type { Network } from '../net/connect.js';
-import { checkServer } from './check-server.js';
+import { checkServer, emptyCheck } from './check-server.js';
 import { deadline } from './deadline.js';
 import type { CheckTarget, ServerChecker } from './types.js';
 
@@ -132,20 +132,5 @@ export class LiveChecker implements ServerChecker {
 
 /** A check that was not run, with the reason. */
 export function refusal(target: CheckTarget, code: CheckErrorCode, message: string): Check {
-  return {
-    ok: false,
-    host: target.host,
-    port: target.port,
-    protocol: target.protocol,
-    security: target.security,
-    address: null,
-    ms: { dns: 0, connect: 0, tls: 0, total: 0 },
-    greeting: '',
-    capabilities: [],
-    authMechanisms: [],
-    starttls: false,
-    tls: null,
-    warnings: [],
-    error: { code, message },
-  };
+  return { ...emptyCheck(target), error: { code, message } };
 }

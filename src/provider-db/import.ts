@@ -1,6 +1,7 @@
 // Turns a Mozilla autoconfig file (config-v1.1.xml) into a provider file. Pure: no I/O, no Fastify;
 // scripts/providers-import.ts does the reading and writing.
 import { parseAutoconfigXml, type AutoconfigServer } from '../sources/autoconfig-xml.js';
+import { PROTOCOL_ORDER, SECURITY_ORDER } from '../resolver/rank.js';
 import { checkProviders } from './check.js';
 import { providerSchema, type Provider } from './schema.js';
 
@@ -17,8 +18,6 @@ export type ImportResult =
   | { ok: true; provider: Provider; warnings: string[] }
   | { ok: false; errors: string[]; warnings: string[] };
 
-const SECURITY_ORDER = { tls: 0, starttls: 1, none: 2 } as const;
-const PROTOCOL_ORDER = { imap: 0, pop3: 1, smtp: 2 } as const;
 
 /** Lower-case kebab-case, as provider ids and file names require ("Example.COM" → "example-com"). */
 export function normaliseProviderId(value: string): string {

@@ -1,7 +1,8 @@
 import type { Protocol, Security } from '../domain/schemas.js';
 import type { CandidateServer } from '../sources/types.js';
 
-const PROTOCOL_ORDER: Record<Protocol, number> = { imap: 0, pop3: 1, smtp: 2 };
+/** IMAP is recommended over POP3 (mail stays on the server); SMTP is listed apart. */
+export const PROTOCOL_ORDER: Record<Protocol, number> = { imap: 0, pop3: 1, smtp: 2 };
 /** RFC 8314: implicit TLS is preferred over STARTTLS, and both over plaintext. */
 export const SECURITY_ORDER: Record<Security, number> = { tls: 0, starttls: 1, none: 2 };
 

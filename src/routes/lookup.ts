@@ -186,15 +186,7 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
       // tests parse them with it; re-validating 2–3 KB through zod on every response cost about a
       // tenth of the hot path's CPU in the benchmark, so they are serialised with plain JSON.
       // Identical answers (domain-only cache hits) are the same object, so their JSON is made once.
-      serializerCompiler: () => (data) => {
-        if (typeof data !== 'object' || data === null) return JSON.stringify(data);
-        let json = serialized.get(data);
-        if (json === undefined) {
-          json = JSON.stringify(data);
-          serialized.set(data, json);
-        }
-        return json;
-      },
+      serializerCompiler: () => (data) => (typeof data === 'object' && data !== null ? toJson(data) : JSON.stringify(data)),
     },
     async (request, reply) => {
       const input = inputs.get(request) ?? parseLookupInput(request.query);

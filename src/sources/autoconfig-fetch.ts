@@ -1,6 +1,6 @@
 import type { HttpClient, HttpResult } from '../net/http.js';
 import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
-import type { CandidateServer, SourceResult } from './types.js';
+import { toCandidates, type CandidateServer, type SourceResult } from './types.js';
 
 /** Shortest cache lifetime an HTTP answer gets from its DNS TTL. */
 export const MIN_TTL_S = 60;
@@ -52,16 +52,7 @@ export function fetchFailure(result: Extract<HttpResult, { ok: false }>, shownUr
 
 /** Candidate servers from parsed autoconfig data, tagged with provenance and trust. */
 export function autoconfigServers(data: AutoconfigData, source: string, trusted: boolean): CandidateServer[] {
-  return [...data.incoming, ...data.outgoing].map((server) => ({
-    protocol: server.protocol,
-    host: server.host,
-    port: server.port,
-    security: server.security,
-    username: server.username,
-    authentication: [...server.authentication],
-    source,
-    trusted,
-  }));
+  return toCandidates([...data.incoming, ...data.outgoing], source, trusted);
 }
 
 /** Fetches and reads one autoconfig document; every failure is a value. */

@@ -1,19 +1,10 @@
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import type { Provider } from '../provider-db/schema.js';
-import type { CandidateServer, Source } from './types.js';
+import { toCandidates, type CandidateServer, type Source } from './types.js';
 
 /** Turns a provider entry into candidate servers, all tagged with the given provenance. */
 export function providerServers(provider: Provider, source: string): CandidateServer[] {
-  return [...provider.incoming, ...provider.outgoing].map((server) => ({
-    protocol: server.protocol,
-    host: server.host,
-    port: server.port,
-    security: server.security,
-    username: server.username,
-    authentication: [...server.authentication],
-    source,
-    trusted: true,
-  }));
+  return toCandidates([...provider.incoming, ...provider.outgoing], source, true);
 }
 
 /** Source 1: the embedded provider database, matched by the email domain. */

@@ -17,6 +17,24 @@ export interface CandidateServer {
   trusted: boolean;
 }
 
+/** Tags servers read from a provider file or an autoconfig document with provenance and trust. */
+export function toCandidates(
+  servers: readonly Pick<CandidateServer, 'protocol' | 'host' | 'port' | 'security' | 'username' | 'authentication'>[],
+  source: string,
+  trusted: boolean,
+): CandidateServer[] {
+  return servers.map((server) => ({
+    protocol: server.protocol,
+    host: server.host,
+    port: server.port,
+    security: server.security,
+    username: server.username,
+    authentication: [...server.authentication],
+    source,
+    trusted,
+  }));
+}
+
 /** What one source ended with. Failures are values; sources throw only for bugs. */
 export type SourceResult =
   | {
