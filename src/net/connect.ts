@@ -69,10 +69,12 @@ export class Network {
     }
     const started = performance.now();
     let last: ConnectResult | null = null;
-    for (const address of target.addresses) {
+    for (const [index, address] of target.addresses.entries()) {
       const remaining = options.timeoutMs - (performance.now() - started);
       if (remaining <= 0) break;
-      const attempt = await connectAddress(address, options.port, remaining, options.signal);
+      // Each address left gets its share of the budget, so one that hangs cannot starve the next.
+      const share = remaining / (target.addresses.length - index);
+      const attempt = await connectAddress(address, options.port, share, options.signal);
       if (attempt.ok) return { ok: true, socket: attempt.socket, address, ms: { dns: target.ms, connect: elapsed(started) } };
       last = { ok: false, code: attempt.code, message: attempt.message, address, ms: { dns: target.ms, connect: elapsed(started) } };
       if (attempt.code === 'timeout') break;

@@ -1,6 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseDnsServer } from '../config/env.js';
+import { untilAborted } from './abort.js';
 
 /** Outcome of a DNS question. Failures are values; `not-found` covers NXDOMAIN and NODATA. */
 export type DnsAnswer<T> =
@@ -62,7 +63,7 @@ export class DnsResolver {
   async #ask<T>(query: () => Promise<T[]>, ttlOf: (records: T[]) => number | undefined, signal?: AbortSignal): Promise<DnsAnswer<T>> {
     if (signal?.aborted) return { ok: false, kind: 'timeout', code: 'ECANCELLED', message: 'aborted' };
     try {
-      const records = await (signal ? raceAbort(query(), signal) : query());
+      const records = await (signal ? untilAborted(query(), signal, { reason: cancelled }) : query());
       return { ok: true, records, ttlS: ttlOf(records) };
     } catch (error) {
       return { ok: false, ...classify(error) };
@@ -109,19 +110,7 @@ function minTtl(records: { ttl: number }[]): number | undefined {
   return records.length ? Math.min(...records.map((record) => record.ttl)) : undefined;
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(Object.assign(new Error('aborted'), { code: 'ECANCELLED' }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+/** The error an aborted query rejects with (classified as a timeout, like c-ares' own cancel). */
+function cancelled(): Error {
+  return Object.assign(new Error('aborted'), { code: 'ECANCELLED' });
 }

@@ -2,6 +2,7 @@ import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns
 import { isIP, type Socket } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import type { Network } from './connect.js';
+import { untilAborted } from './abort.js';
 
 /** Stable codes of a failed fetch. */
 export type HttpErrorCode =
@@ -200,7 +201,7 @@ export class HttpClient {
             'accept-encoding': 'identity',
             'user-agent': this.#userAgent,
           },
-        }), signal);
+        }), signal, { onLate: discardValue });
       } catch (error) {
         return { ...this.#failure(error, signal, deadline), url: current };
       }
@@ -312,31 +313,6 @@ export class HttpClient {
 
   /** Nothing is pooled between fetches; kept so owners can close the client uniformly. */
   async close(): Promise<void> {}
-}
-
-/** Settles with the promise, or rejects as soon as the signal aborts (whatever undici is still doing). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.then((value) => discardValue(value), () => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** A response that arrived after its fetch was abandoned: drop its body. */
