@@ -21,7 +21,8 @@ type CheckState = { kind: 'pending' } | { kind: 'unavailable' } | { kind: 'done'
 let sheet: CSSStyleSheet | null = null;
 let uidCounter = 0;
 
-const serverKey = (server: Pick<Server, 'protocol' | 'host' | 'port'>) => `${server.protocol}:${server.host}:${server.port}`;
+const serverKey = (server: Pick<Server, 'protocol' | 'host' | 'port' | 'security'>) =>
+  `${server.protocol}:${server.host}:${server.port}:${server.security}`;
 
 /** The widget element. Attributes: api, domain, lang, check. */
 export class MailSettingsLookup extends HTMLElement {
