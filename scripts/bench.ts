@@ -39,12 +39,12 @@ async function load(url: string): Promise<Round> {
   };
 }
 
-// The service as it runs in production: info-level request logs through pino's own destination
-// (as for stdout, only aimed at /dev/null here), real providers.
+// The service as it runs in production (src/server.ts): info-level request logs through pino's
+// asynchronous destination (stdout there, /dev/null here), real providers.
 const config = loadConfig({ LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000' } as NodeJS.ProcessEnv);
 const app = await buildApp(config, {
   providerDb: await loadProviderDb(),
-  logger: { level: 'info', stream: pino.destination({ dest: '/dev/null', sync: true }) },
+  logStream: pino.destination({ dest: '/dev/null', sync: false }),
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}${PATH}`;

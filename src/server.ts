@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import { ProviderDbError, loadProviderDb } from './provider-db/provider-db.js';
@@ -16,7 +17,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await buildApp(config, { providerDb });
+  // Logs go to stdout asynchronously: one line per request must not cost a write syscall each under
+  // load (sonic-boom batches lines written while a write is in flight). Flushed on shutdown.
+  const logStream = pino.destination({ dest: 1, sync: false });
+  const app = await buildApp(config, { providerDb, logStream });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -25,6 +29,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await app.close();
+    await new Promise<void>((resolve) => logStream.flush(() => resolve()));
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
