@@ -22,6 +22,17 @@ const lookupQuerySchema = z.object({
   fresh: queryBoolean.describe('Bypass the cache (support staff)'),
 });
 
+const LOOKUP_ROUTE = '/v1/lookup';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The lookup query as parsed by the first hook that needed it (fast path, rate limit). */
+    lookupInput: InputResult | null;
+    /** The domain whose discovery this request started and marked as pending, until it is answered. */
+    pendingDomain: string | null;
+  }
+}
+
 /** Most servers one `lookup?check=true` checks live; the rest get a `busy` check without a connection. */
 export const MAX_CHECKS_PER_LOOKUP = 12;
 
@@ -76,13 +87,12 @@ function exemptFromDiscoveryLimit(
   request: FastifyRequest,
   lookup: LookupService,
   pending: PendingDiscoveries,
-  markers: WeakMap<FastifyRequest, string>,
-  inputs: WeakMap<FastifyRequest, InputResult>,
+  release: (request: FastifyRequest) => void,
 ): boolean {
   const query = (request.query ?? {}) as Record<string, unknown>;
   const asText = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const input = inputs.get(request) ?? parseLookupInput({ email: asText(query['email']), domain: asText(query['domain']) });
-  inputs.set(request, input);
+  const input = request.lookupInput ?? parseLookupInput({ email: asText(query['email']), domain: asText(query['domain']) });
+  request.lookupInput = input;
   if (!input.ok) return true;
   const domain = input.subject.domain;
   const fresh = asText(query['fresh']);
@@ -92,7 +102,13 @@ function exemptFromDiscoveryLimit(
   if (check === 'true' || check === '1') return false;
   if (lookup.isCached(domain) || pending.has(domain)) return true;
   pending.add(domain);
-  markers.set(request, domain);
+  request.pendingDomain = domain;
+  // A client that goes away before its answer releases the marker at once (what Fastify's
+  // onRequestAbort hook does, but only for the requests that set a marker: a route-level
+  // onRequestAbort hook would add a listener to every request, cache hits included).
+  request.raw.once('close', () => {
+    if (request.raw.aborted) release(request);
+  });
   return false;
 }
 
@@ -101,9 +117,10 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
   // Registered in this plugin's scope so the limit applies to the route below whatever the app registers later.
   await app.register(rateLimit, { global: false });
   const pending = new PendingDiscoveries();
-  const markers = new WeakMap<FastifyRequest, string>();
-  // Input parsed by an earlier hook (fast path, rate limit), reused instead of parsing again.
-  const inputs = new WeakMap<FastifyRequest, InputResult>();
+  // Per-request state as request properties rather than WeakMaps keyed by the request: entries
+  // keyed by short-lived objects cost the garbage collector on every request (see npm run bench).
+  app.decorateRequest('lookupInput', null);
+  app.decorateRequest('pendingDomain', null);
   const serialized = new WeakMap<object, string>();
   const toJson = (data: object): string => {
     let json = serialized.get(data);
@@ -126,27 +143,32 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
     const value = query[keys[0]];
     if (typeof value !== 'string') return undefined;
     const input = parseLookupInput(keys[0] === 'domain' ? { domain: value } : { email: value });
-    inputs.set(request, input);
-    if (!input.ok) return undefined;
+    if (!input.ok) {
+      request.lookupInput = input;
+      return undefined;
+    }
     const hit = options.lookup.cached(input.subject);
-    if (!hit?.found) return undefined;
-    request.logFields = { domain: input.subject.domain, outcome: 'found', cached: true };
+    if (!hit?.found) {
+      request.lookupInput = input;
+      return undefined;
+    }
+    request.logFields = { route: LOOKUP_ROUTE, domain: input.subject.domain, outcome: 'found', cached: true };
     return toJson(hit.result);
   };
   const release = (request: FastifyRequest): void => {
-    const domain = markers.get(request);
-    if (domain === undefined) return;
-    markers.delete(request);
+    const domain = request.pendingDomain;
+    if (domain === null) return;
+    request.pendingDomain = null;
     pending.delete(domain);
   };
   app.withTypeProvider<ZodTypeProvider>().get(
-    '/v1/lookup',
+    LOOKUP_ROUTE,
     {
       config: {
         rateLimit: {
           max: options.rateLimitMax ?? 60,
           timeWindow: options.rateLimitWindowMs ?? 60_000,
-          allowList: (request: FastifyRequest) => exemptFromDiscoveryLimit(request, options.lookup, pending, markers, inputs),
+          allowList: (request: FastifyRequest) => exemptFromDiscoveryLimit(request, options.lookup, pending, release),
           // A refused request starts nothing, so others must not think a discovery is under way.
           onExceeded: (request: FastifyRequest) => release(request),
           errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
@@ -161,10 +183,6 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
       },
       // Callback style (no promise per request).
       onResponse: (request, _reply, done) => {
-        release(request);
-        done();
-      },
-      onRequestAbort: (request, done) => {
         release(request);
         done();
       },
@@ -189,11 +207,12 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
       serializerCompiler: () => (data) => (typeof data === 'object' && data !== null ? toJson(data) : JSON.stringify(data)),
     },
     async (request, reply) => {
-      const input = inputs.get(request) ?? parseLookupInput(request.query);
+      const input = request.lookupInput ?? parseLookupInput(request.query);
       if (!input.ok) throw new ApiError('invalid_input', input.message);
       const subject = input.subject;
       const answer = (outcome: LookupOutcome) => {
         request.logFields = {
+          route: LOOKUP_ROUTE,
           domain: subject.domain,
           outcome: outcome.found ? 'found' : 'not-found',
           cached: outcome.found && outcome.result.cached,

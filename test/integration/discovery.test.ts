@@ -70,6 +70,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     dns.set('ispdb.d.test', A(ISPDB));
     dns.set('autoconfig.hang.d.test', A(HANG));
     dns.set('autoconfig.hang2.d.test', A(HANG));
+    dns.set('autoconfig.hang3.d.test', A(HANG));
     dns.set('autoconfig.blocked.d.test', A(REFUSED));
     dns.set('blocked.d.test', A(REFUSED));
     dns.set('_imaps._tcp.srv.d.test', SRV_IMAPS('imap.srv.d.test'));
@@ -249,6 +250,33 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(hang.closed > before.closed, 'the upstream connection was closed');
     assert.ok(performance.now() - disconnectedAt < 1500, 'closed long before its 6 s timeout');
     assert.equal(slow.services.lookupCache.inFlight, 0);
+  });
+
+  it('releases a disconnected request\'s pending-discovery marker, so the next request for that domain counts again', async () => {
+    // With a limit of one, the first request uses the client's allowance. Were its marker left
+    // behind after the disconnect, the second request would join a discovery that no longer runs
+    // (exempt, hanging on the autoconfig host); released, it counts and is refused at once.
+    const limited = await makeApp({ RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW_MS: '60000', HTTP_TIMEOUT_MS: '6000', LOOKUP_TIMEOUT_MS: '8000' });
+    await limited.listen({ port: 0, host: '127.0.1.5' });
+    const { port } = limited.server.address() as AddressInfo;
+    const get = () => http.get({ host: '127.0.1.5', port, localAddress: '127.0.1.6', path: '/v1/lookup?domain=hang3.d.test' });
+    const before = hang.connections;
+    const first = get();
+    first.on('error', () => {});
+    for (let waited = 0; hang.connections === before && waited < 2000; waited += 20) await delay(20);
+    assert.ok(hang.connections > before, 'the first request started a discovery');
+    first.destroy();
+    for (let waited = 0; limited.services.lookupCache.inFlight > 0 && waited < 2000; waited += 20) await delay(20);
+    const status = await new Promise<number>((resolve, reject) => {
+      const second = get();
+      second.setTimeout(2000, () => second.destroy(new Error('the second request hung: the marker was not released')));
+      second.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      second.on('error', reject);
+    });
+    assert.equal(status, 429);
   });
 
   it('rate-limits cache-missing lookups per client with 429 and Retry-After, never cache hits', async () => {
