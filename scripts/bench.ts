@@ -4,9 +4,9 @@
 import os from 'node:os';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import pino from 'pino';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
+import { createLogDestination } from '../src/domain/log.js';
 import { loadProviderDb } from '../src/provider-db/provider-db.js';
 
 const CONNECTIONS = 100;
@@ -44,7 +44,7 @@ async function load(url: string): Promise<Round> {
 const config = loadConfig({ LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000' } as NodeJS.ProcessEnv);
 const app = await buildApp(config, {
   providerDb: await loadProviderDb(),
-  logStream: pino.destination({ dest: '/dev/null', sync: false }),
+  logStream: createLogDestination('/dev/null'),
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}${PATH}`;

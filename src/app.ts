@@ -53,9 +53,17 @@ declare module 'fastify' {
     services: AppServices;
   }
   interface FastifyRequest {
-    /** Fields a route adds to the one log line of its request (privacy: never an address). */
-    logFields: Record<string, unknown> | null;
+    /** What a route adds to the one log line of its request (privacy: never an address). */
+    logFields: RequestLogFields | null;
   }
+}
+
+/** Fields a route adds to its request's log line; `route` spares the hot path Fastify's routeOptions getter. */
+export interface RequestLogFields {
+  route?: string;
+  domain: string;
+  outcome: 'found' | 'not-found';
+  cached: boolean;
 }
 
 /** Builds the network door from configuration: resolver, address policy, connector. */
@@ -94,6 +102,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     trustProxy: config.TRUST_PROXY,
     // Fastify's own two lines per request are replaced by the one onResponse line below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Requests log through the app's logger itself rather than a child per request (a child costs
+    // an object and a serialised binding on every request, see npm run bench); the lines that
+    // concern a request carry its `reqId` field explicitly.
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
   });
@@ -119,13 +131,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorateRequest('logFields', null);
   // Callback style (no promise per request): this runs for every response.
   app.addHook('onResponse', (request, reply, done) => {
+    const fields = request.logFields;
+    // One object literal, no spread: this runs for every response (see npm run bench).
     request.log.info(
       {
+        reqId: request.id,
         method: request.method,
-        route: request.routeOptions.url ?? 'unknown',
+        route: fields?.route ?? request.routeOptions.url ?? 'unknown',
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
-        ...request.logFields,
+        domain: fields?.domain,
+        outcome: fields?.outcome,
+        cached: fields?.cached,
       },
       'request',
     );

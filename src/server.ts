@@ -1,6 +1,6 @@
-import pino from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
+import { createLogDestination } from './domain/log.js';
 import { ProviderDbError, loadProviderDb } from './provider-db/provider-db.js';
 
 /** Starts the service: parse configuration, load providers, listen; drain and exit on SIGTERM/SIGINT. */
@@ -17,9 +17,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  // Logs go to stdout asynchronously: one line per request must not cost a write syscall each under
-  // load (sonic-boom batches lines written while a write is in flight). Flushed on shutdown.
-  const logStream = pino.destination({ dest: 1, sync: false });
+  const logStream = createLogDestination(1);
   const app = await buildApp(config, { providerDb, logStream });
   let stopping = false;
   const stop = async (signal: string) => {

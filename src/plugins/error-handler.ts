@@ -38,7 +38,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
       reply.code(status).send(errorBody(code, error.message));
       return;
     }
-    request.log.error({ err: error }, 'request failed');
+    request.log.error({ reqId: request.id, err: error }, 'request failed');
     reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; please try again'));
   });
 }

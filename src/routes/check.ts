@@ -61,7 +61,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
           { host: host.domain, port: request.query.port, protocol: request.query.protocol, security: request.query.security },
           { signal: gone.signal, fresh: request.query.fresh },
         );
-        request.log.info({ host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
+        request.log.info({ reqId: request.id, host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
         if (check.error?.code === 'rate_limited') throw new ApiError('rate_limited', check.error.message, { 'retry-after': String(Math.ceil(options.rateLimitWindowMs / 1000)) });
         if (check.error?.code === 'busy') throw new ApiError('busy', check.error.message, { 'retry-after': '5' });
         return check;

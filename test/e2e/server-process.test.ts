@@ -69,6 +69,9 @@ describe('the service process', () => {
     assert.equal(lookupLine?.status, 200);
     assert.equal(requestLines.length, 2);
     assert.ok(requestLines.every((line) => typeof line.ms === 'number' && typeof line.status === 'number'));
+    // Each line names its request, so lines about one request (errors, checks) can be matched up.
+    assert.equal(new Set(requestLines.map((line) => line.reqId)).size, 2);
+    assert.ok(requestLines.every((line) => typeof line.reqId === 'string' && line.reqId.length > 0));
     assert.ok(lines.some((line) => line.msg === 'shutting down'));
   });
 });
