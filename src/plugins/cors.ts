@@ -19,7 +19,8 @@ export async function registerCors(app: FastifyInstance, corsOrigins: string): P
     methods: ['GET', 'HEAD', 'OPTIONS'],
     credentials: false,
     // The widget reads Retry-After to tell a rate-limited customer how long to wait.
-    exposedHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    // One string, not an array: @fastify/cors joins an array again on every response.
+    exposedHeaders: 'Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset',
     maxAge: 600,
     strictPreflight: false,
   });
