@@ -55,6 +55,29 @@ describe('CORS', () => {
     }
   });
 
+  it('answers any preflight with 204 before routing and rate limits, echoing the requested headers', async () => {
+    const app = await buildTestApp({ ...OFFLINE, RATE_LIMIT_MAX: '1' });
+    try {
+      for (let index = 0; index < 3; index += 1) {
+        const preflight = await app.inject({
+          method: 'OPTIONS',
+          url: LOOKUP,
+          headers: { origin: 'https://help.some-isp.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'accept, x-widget' },
+        });
+        assert.equal(preflight.statusCode, 204);
+        assert.equal(preflight.body, '');
+        assert.equal(preflight.headers['access-control-allow-origin'], '*');
+        assert.equal(preflight.headers['access-control-allow-headers'], 'accept, x-widget');
+        assert.match(String(preflight.headers.vary), /Access-Control-Request-Headers/);
+        assert.equal(preflight.headers['access-control-max-age'], '600');
+      }
+      // Not a lookup: the preflights used none of the client's allowance.
+      assert.equal((await app.inject({ url: LOOKUP })).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('parses CORS_ORIGINS: empty or * means any origin, otherwise trimmed origins', () => {
     assert.equal(parseCorsOrigins('*'), '*');
     assert.equal(parseCorsOrigins(''), '*');
