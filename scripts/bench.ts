@@ -1,6 +1,8 @@
 // npm run bench — the lookup hot path (a cached provider-database answer) against a bare Fastify
 // route that returns the same bytes, side by side in one run: autocannon, 100 connections, no
-// pipelining, rounds alternated so that machine noise hits both alike. Loopback only.
+// pipelining, rounds alternated so that machine noise hits both alike. Loopback only. A 2 s
+// warm-up of each, then 9 rounds of 3 s (BENCH_ROUNDS, BENCH_DURATION_S); per-round figures go to
+// stderr, the medians and their ratio to stdout.
 import os from 'node:os';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
@@ -10,8 +12,9 @@ import { createLogDestination } from '../src/domain/log.js';
 import { loadProviderDb } from '../src/provider-db/provider-db.js';
 
 const CONNECTIONS = 100;
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const WARMUP_S = 2;
 const PATH = '/v1/lookup?domain=gmail.com';
 
 interface Round {
@@ -28,8 +31,8 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-async function load(url: string): Promise<Round> {
-  const result = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: DURATION_S });
+async function load(url: string, durationS = DURATION_S): Promise<Round> {
+  const result = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: durationS });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -59,11 +62,18 @@ bare.get('/v1/lookup', async (_request, reply) => reply.type('application/json; 
 await bare.listen({ host: '127.0.0.1', port: 0 });
 const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}${PATH}`;
 
+// Both targets run the same Fastify code, so a short unmeasured run of each first lets the JIT
+// settle; otherwise the first measured round of whichever goes first pays for it.
+await load(bareUrl, WARMUP_S);
+await load(appUrl, WARMUP_S);
+
 const service: Round[] = [];
 const baseline: Round[] = [];
 for (let round = 0; round < ROUNDS; round += 1) {
   baseline.push(await load(bareUrl));
   service.push(await load(appUrl));
+  // Per-round figures on stderr, to see the spread behind the medians.
+  process.stderr.write(`round ${round + 1}: baseline ${Math.round(baseline[round]!.rps)} req/s, service ${Math.round(service[round]!.rps)} req/s\n`);
 }
 await app.close();
 await bare.close();
@@ -78,7 +88,7 @@ const s = summary(service);
 const b = summary(baseline);
 const ratio = s.rps / b.rps;
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-console.log(`autocannon: ${CONNECTIONS} connections, no pipelining, ${ROUNDS} alternating rounds × ${DURATION_S} s, medians; body ${bytes.length} bytes`);
+console.log(`autocannon: ${CONNECTIONS} connections, no pipelining, ${WARMUP_S} s warm-up each, then ${ROUNDS} alternating rounds × ${DURATION_S} s, medians; body ${bytes.length} bytes`);
 console.log('| target | req/s | p50 ms | p99 ms | errors |');
 console.log('| --- | --- | --- | --- | --- |');
 console.log(`| GET ${PATH} (service, cached) | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} |`);
