@@ -153,7 +153,8 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
       return undefined;
     }
     request.logFields = { route: LOOKUP_ROUTE, domain: input.subject.domain, outcome: 'found', cached: true };
-    return toJson(hit.result);
+    // An address gets its own answer object (usernames filled in) each time: nothing to memoise.
+    return input.subject.email === null ? toJson(hit.result) : JSON.stringify(hit.result);
   };
   const release = (request: FastifyRequest): void => {
     const domain = request.pendingDomain;
