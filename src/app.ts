@@ -104,7 +104,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logController: new LogController({ disableRequestLogging: true }),
     // Requests log through the app's logger itself rather than a child per request (a child costs
     // an object and a serialised binding on every request, see npm run bench); the lines that
-    // concern a request carry its `reqId` field explicitly.
+    // concern a request carry its `reqId` field explicitly. (So a route-level `logLevel` would have
+    // no effect; no route sets one.)
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
