@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { checkSchema, errorBodySchema, lookupResultSchema, type Check } from '../../src/domain/schemas.js';
+import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/domain/schemas.js';
 import { Network } from '../../src/net/connect.js';
 import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { LiveChecker } from '../../src/probes/live-checker.js';
 import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { buildTestApp } from '../helpers/app.js';
+import { passingCheck } from '../helpers/fakes.js';
 
 const ADDRESS = '127.0.3.21';
 
@@ -115,11 +116,7 @@ describe('GET /v1/check', () => {
   const fake: ServerChecker = {
     async check(target) {
       calls.push(target);
-      const base: Check = {
-        ok: true, host: target.host, port: target.port, protocol: target.protocol, security: target.security, address: '192.0.2.1',
-        ms: { dns: 1, connect: 1, tls: 1, total: 3 }, greeting: '* OK', capabilities: ['IMAP4REV1'], authMechanisms: ['PLAIN'],
-        starttls: false, tls: null, warnings: [],
-      };
+      const base = passingCheck(target, { capabilities: ['IMAP4REV1'], authMechanisms: ['PLAIN'] });
       if (target.host.startsWith('busy.')) return { ...base, ok: false, error: { code: 'busy', message: 'too many' } };
       if (target.host.startsWith('hot.')) return { ...base, ok: false, error: { code: 'rate_limited', message: 'too many checks of hot' } };
       return base;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { lookupResultSchema, type Check } from '../../src/domain/schemas.js';
+import { lookupResultSchema } from '../../src/domain/schemas.js';
 import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
-import type { Source } from '../../src/sources/types.js';
 import { buildTestApp } from '../helpers/app.js';
+import { autoconfigFinding, passingCheck } from '../helpers/fakes.js';
 
 describe('lookup?check=true: only mail ports are checked', () => {
   let app: FastifyInstance;
@@ -12,29 +12,15 @@ describe('lookup?check=true: only mail ports are checked', () => {
   const fake: ServerChecker = {
     async check(target) {
       calls.push(target);
-      const check: Check = {
-        ok: true, host: target.host, port: target.port, protocol: target.protocol, security: target.security, address: '192.0.2.1',
-        ms: { dns: 1, connect: 1, tls: 1, total: 3 }, greeting: '* OK', capabilities: [], authMechanisms: [],
-        starttls: false, tls: null, warnings: [],
-      };
-      return check;
+      return passingCheck(target);
     },
   };
   // An autoconfig document written by a stranger may name any host and any port.
-  const stranger: Source = {
-    name: 'autoconfig',
-    priority: 10,
-    async lookup() {
-      return {
-        outcome: 'found',
-        servers: [
-          { protocol: 'imap', host: 'imap.ports.test', port: 993, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
-          { protocol: 'imap', host: 'victim.ports.test', port: 22, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
-          { protocol: 'smtp', host: 'victim.ports.test', port: 6379, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
-        ],
-      };
-    },
-  };
+  const stranger = autoconfigFinding([
+    { protocol: 'imap', host: 'imap.ports.test', port: 993, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
+    { protocol: 'imap', host: 'victim.ports.test', port: 22, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
+    { protocol: 'smtp', host: 'victim.ports.test', port: 6379, security: 'none', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true },
+  ]);
   before(async () => {
     app = await buildTestApp({}, { checker: fake, sources: [stranger] });
   });
@@ -60,27 +46,16 @@ describe('lookup?check=true: bounded fan-out', () => {
   const fake: ServerChecker = {
     async check(target) {
       calls += 1;
-      return {
-        ok: true, host: target.host, port: target.port, protocol: target.protocol, security: target.security, address: '192.0.2.1',
-        ms: { dns: 1, connect: 1, tls: 1, total: 3 }, greeting: '* OK', capabilities: [], authMechanisms: [],
-        starttls: false, tls: null, warnings: [],
-      };
+      return passingCheck(target);
     },
   };
   // A document listing many servers (a 256 KiB autoconfig file can hold well over a thousand).
-  const many: Source = {
-    name: 'autoconfig',
-    priority: 10,
-    async lookup() {
-      return {
-        outcome: 'found',
-        servers: Array.from({ length: 40 }, (_, i) => ({
-          protocol: 'imap' as const, host: `imap${i}.many.test`, port: 993, security: 'tls' as const,
-          username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true,
-        })),
-      };
-    },
-  };
+  const many = autoconfigFinding(
+    Array.from({ length: 40 }, (_, i) => ({
+      protocol: 'imap' as const, host: `imap${i}.many.test`, port: 993, security: 'tls' as const,
+      username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: 'autoconfig:test', trusted: true,
+    })),
+  );
   before(async () => {
     app = await buildTestApp({ RATE_LIMIT_MAX: '2' }, { checker: fake, sources: [many] });
   });
