@@ -143,15 +143,11 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
     const value = query[keys[0]];
     if (typeof value !== 'string') return undefined;
     const input = parseLookupInput(keys[0] === 'domain' ? { domain: value } : { email: value });
-    if (!input.ok) {
-      request.lookupInput = input;
-      return undefined;
-    }
+    // Kept for the rate limit and the handler when the request goes on past this hook.
+    request.lookupInput = input;
+    if (!input.ok) return undefined;
     const hit = options.lookup.cached(input.subject);
-    if (!hit?.found) {
-      request.lookupInput = input;
-      return undefined;
-    }
+    if (!hit?.found) return undefined;
     request.logFields = { route: LOOKUP_ROUTE, domain: input.subject.domain, outcome: 'found', cached: true };
     // An address gets its own answer object (usernames filled in) each time: nothing to memoise.
     return input.subject.email === null ? toJson(hit.result) : JSON.stringify(hit.result);
