@@ -110,8 +110,11 @@ export const serverSchema = z.object({
 });
 export type Server = z.infer<typeof serverSchema>;
 
-/** How a source ended. */
-export const sourceOutcomeSchema = z.enum(['found', 'not-found', 'error', 'timeout', 'skipped', 'blocked']);
+/**
+ * How a source ended. `found` always includes an incoming server; `partial` answered with outgoing
+ * servers only (they are used, ranked below every found source's, and the search went on).
+ */
+export const sourceOutcomeSchema = z.enum(['found', 'partial', 'not-found', 'error', 'timeout', 'skipped', 'blocked']);
 export type SourceOutcome = z.infer<typeof sourceOutcomeSchema>;
 
 /** One consulted source in a lookup's trace. */
@@ -124,6 +127,19 @@ export const sourceReportSchema = z.object({
   error: z.string().optional().describe('Stable error code of a failed source'),
 });
 export type SourceReport = z.infer<typeof sourceReportSchema>;
+
+/** Kinds of non-IMAP/POP3/SMTP access method. */
+export const alternativeKindSchema = z.enum(['jmap', 'ews', 'activesync', 'graph']);
+export type AlternativeKind = z.infer<typeof alternativeKindSchema>;
+
+/** A way to reach the mailbox other than IMAP, POP3 and SMTP; shown for information, never recommended. */
+export const alternativeSchema = z.object({
+  kind: alternativeKindSchema,
+  url: z.string().describe('https URL: the JMAP session resource, or the EWS / ActiveSync / Graph endpoint'),
+  source: z.string().describe('Where it came from, e.g. jmap:https://example.com/.well-known/jmap'),
+  trusted: z.boolean(),
+});
+export type Alternative = z.infer<typeof alternativeSchema>;
 
 /** Kinds of provider hint. */
 export const hintKindSchema = z.enum([
@@ -163,6 +179,9 @@ export const lookupResultSchema = z.object({
   provider: lookupProviderSchema.nullable(),
   incoming: z.array(serverSchema).describe('Best first: incoming[0] is the recommended choice'),
   outgoing: z.array(serverSchema).describe('Best first'),
+  alternatives: z
+    .array(alternativeSchema)
+    .describe('Access methods other than IMAP/POP3/SMTP (JMAP, Exchange) the domain publishes; never recommended'),
   sources: z.array(sourceReportSchema),
   cached: z.boolean(),
 });
@@ -194,4 +213,8 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 /** The 404 of a lookup: the error plus the trace of every source consulted, for support staff. */
 export const lookupNotFoundBodySchema = errorBodySchema.extend({
   sources: z.array(sourceReportSchema).optional(),
+  alternatives: z
+    .array(alternativeSchema)
+    .optional()
+    .describe('Present when the domain publishes no IMAP/POP3 server but another access method (e.g. JMAP only)'),
 });

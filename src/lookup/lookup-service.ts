@@ -2,9 +2,9 @@ import type { Log as Logger } from '../domain/log.js';
 import type { CoalescingCache } from '../cache/coalescing-cache.js';
 import type { Config } from '../config/env.js';
 import { renderUsername, type LookupSubject } from '../domain/input.js';
-import type { LookupResult, Server } from '../domain/schemas.js';
+import type { Alternative, LookupResult, Server } from '../domain/schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
-import type { CandidateServer } from '../sources/types.js';
+import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
 
 /** Plain-language reason shown with the recommendation (the widget translates by `recommended`). */
 export const WHY_IMAP =
@@ -15,7 +15,9 @@ export const WHY_POP3_ONLY =
   'and other devices will not see what you read, file or delete there.';
 
 /** Outcome of a lookup: settings, or nothing known. */
-export type LookupOutcome = { found: true; result: LookupResult } | { found: false; sources: LookupResult['sources'] };
+export type LookupOutcome =
+  | { found: true; result: LookupResult }
+  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives'] };
 
 /** Dependencies of the lookup service. */
 export interface LookupServiceDeps {
@@ -60,6 +62,15 @@ function render(list: CandidateServer[], subject: LookupSubject): Server[] {
   return list.map((server, index) => toServer(server, subject, index === 0 && server.security !== 'none'));
 }
 
+function toAlternative(candidate: CandidateAlternative): Alternative {
+  return { kind: candidate.kind, url: candidate.url, source: candidate.source, trusted: candidate.trusted };
+}
+
+/** The answer of a discovery without any incoming server: the trace, and other access methods if any. */
+function notFound(discovery: Discovery): LookupOutcome {
+  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative) };
+}
+
 /** Turns a cached domain-level discovery into the API answer for this subject. */
 export function toLookupResult(discovery: Discovery, subject: LookupSubject, cached: boolean): LookupResult {
   const incoming = render(discovery.incoming, subject);
@@ -79,6 +90,7 @@ export function toLookupResult(discovery: Discovery, subject: LookupSubject, cac
       : null,
     incoming,
     outgoing: render(discovery.outgoing, subject),
+    alternatives: discovery.alternatives.map(toAlternative),
     sources: discovery.sources.map((source) => ({ ...source })),
     cached,
   };
@@ -102,7 +114,7 @@ export class LookupService {
       },
       options,
     );
-    if (!value.found) return { found: false, sources: value.sources };
+    if (!value.found) return notFound(value);
     return { found: true, result: toLookupResult(value, subject, cached) };
   }
 
@@ -117,7 +129,7 @@ export class LookupService {
   cached(subject: LookupSubject): LookupOutcome | undefined {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
-    if (!value.found) return { found: false, sources: value.sources };
+    if (!value.found) return notFound(value);
     if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {

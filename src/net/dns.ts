@@ -100,6 +100,11 @@ export class DnsResolver {
     return this.#ask(() => this.#resolver.resolveSrv(name), () => undefined, signal);
   }
 
+  /** TXT records, each the concatenation of its character-strings (RFC 7208 §3.3 style). */
+  async txt(name: string, signal?: AbortSignal): Promise<DnsAnswer<string>> {
+    return this.#ask(async () => (await this.#resolver.resolveTxt(name)).map((parts) => parts.join('')), () => undefined, signal);
+  }
+
   /** Cancels every outstanding query (shutdown). */
   cancel(): void {
     this.#resolver.cancel();

@@ -31,6 +31,8 @@ export type HttpResult =
       redirects: number;
       /** Smallest DNS TTL of the hosts this answer came through, when the resolver knew it. */
       dnsTtlS?: number;
+      /** With `redirect: 'manual'`: the resolved target of a 3xx answer (its body is dropped). */
+      location?: string;
     }
   | { ok: false; code: HttpErrorCode; message: string; url: string; status?: number };
 
@@ -55,6 +57,19 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Accept header value. */
   accept?: string;
+  /**
+   * `follow` (default): checked redirects are followed. `manual`: a 3xx is the answer, with its
+   * `location` resolved against the URL (e.g. RFC 8620 §2.2: the redirect of /.well-known/jmap is what is wanted).
+   */
+  redirect?: 'follow' | 'manual';
+}
+
+/** Options of one request: a fetch plus its method and body. */
+export interface RequestOptions extends FetchOptions {
+  method: 'GET' | 'POST';
+  /** Request body (POST); sent with `contentType`. */
+  body?: string;
+  contentType?: string;
 }
 
 /** Raised inside the connector when a host resolves to a refused address; never leaves this module. */
@@ -165,7 +180,20 @@ export class HttpClient {
   };
 
   /** GETs a URL, following at most three checked redirects; the result is a value, never thrown. */
-  async get(url: string, options: FetchOptions = {}): Promise<HttpResult> {
+  get(url: string, options: FetchOptions = {}): Promise<HttpResult> {
+    return this.request(url, { ...options, method: 'GET' });
+  }
+
+  /**
+   * POSTs a body (e.g. an Autodiscover request). Redirects follow the fetch standard: 307/308 repeat
+   * the POST with its body, 301/302/303 continue as a GET without it (as a browser-based client does).
+   */
+  post(url: string, body: string, options: FetchOptions & { contentType: string }): Promise<HttpResult> {
+    return this.request(url, { ...options, method: 'POST', body });
+  }
+
+  /** One fetch with every limit of this client; the result is a value, never thrown. */
+  async request(url: string, options: RequestOptions): Promise<HttpResult> {
     // A referenced timer (AbortSignal.timeout is unref'd), cleared when the fetch ends.
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(new Error('fetch timeout')), this.#timeoutMs);
@@ -175,7 +203,7 @@ export class HttpClient {
     signal.addEventListener('abort', kill, { once: true });
     try {
       if (signal.aborted) return { ...this.#failure(new Error('aborted'), signal, deadline), url };
-      return await this.#get(url, options, agent, signal, deadline);
+      return await this.#send(url, options, agent, signal, deadline);
     } finally {
       clearTimeout(timeout);
       signal.removeEventListener('abort', kill);
@@ -183,8 +211,10 @@ export class HttpClient {
     }
   }
 
-  async #get(url: string, options: FetchOptions, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
+  async #send(url: string, options: RequestOptions, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
     let current = url;
+    let method = options.method;
+    let body = options.body;
     const hosts: string[] = [];
     for (let redirects = 0; ; redirects += 1) {
       const checked = this.#checkUrl(current);
@@ -193,54 +223,63 @@ export class HttpClient {
       let response: Dispatcher.ResponseData;
       try {
         response = await untilAborted(request(checked.url, {
-          method: 'GET',
+          method,
           dispatcher: agent,
           signal,
           headers: {
             accept: options.accept ?? 'application/xml, text/xml;q=0.9, */*;q=0.1',
             'accept-encoding': 'identity',
             'user-agent': this.#userAgent,
+            ...(body !== undefined ? { 'content-type': options.contentType ?? 'text/plain; charset=utf-8' } : {}),
           },
+          ...(body !== undefined ? { body } : {}),
         }), signal, { onLate: discardValue });
       } catch (error) {
         return { ...this.#failure(error, signal, deadline), url: current };
       }
-      const { statusCode, headers, body } = response;
+      const { statusCode, headers, body: responseBody } = response;
       if (REDIRECT_STATUSES.has(statusCode)) {
-        discard(body);
+        discard(responseBody);
         const location = header(headers, 'location');
         if (!location) return { ok: false, code: 'http_error', status: statusCode, message: `redirect ${statusCode} without Location`, url: current };
-        if (redirects >= this.#maxRedirects) {
-          return { ok: false, code: 'too_many_redirects', message: `more than ${this.#maxRedirects} redirects`, url: current };
-        }
         let next: URL;
         try {
           next = new URL(location, checked.url);
         } catch {
           return { ok: false, code: 'invalid_url', message: 'redirect to an invalid URL', url: current };
         }
+        if (options.redirect === 'manual') {
+          return { ok: true, status: statusCode, body: '', url: current, contentType: undefined, redirects, location: next.href };
+        }
+        if (redirects >= this.#maxRedirects) {
+          return { ok: false, code: 'too_many_redirects', message: `more than ${this.#maxRedirects} redirects`, url: current };
+        }
         if (checked.url.protocol === 'https:' && next.protocol !== 'https:') {
           return { ok: false, code: 'redirect_refused', message: `refused redirect from https to ${next.protocol}`, url: current };
+        }
+        if (statusCode !== 307 && statusCode !== 308) {
+          method = 'GET';
+          body = undefined;
         }
         current = next.href;
         continue;
       }
       if (statusCode < 200 || statusCode > 299) {
-        discard(body);
+        discard(responseBody);
         return { ok: false, code: 'http_error', status: statusCode, message: `HTTP ${statusCode}`, url: current };
       }
       const encoding = header(headers, 'content-encoding');
       if (encoding && encoding.trim().toLowerCase() !== 'identity') {
         // Security: a compressed body passes any compressed-size cap and then explodes (gzip bomb).
-        discard(body);
+        discard(responseBody);
         return { ok: false, code: 'encoding_refused', message: `content-encoding ${encoding.slice(0, 40)} refused`, url: current };
       }
       const length = Number(header(headers, 'content-length') ?? NaN);
       if (Number.isFinite(length) && length > this.#maxBytes) {
-        discard(body);
+        discard(responseBody);
         return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${this.#maxBytes}`, url: current };
       }
-      const read = await this.#readBody(body, signal, deadline);
+      const read = await this.#readBody(responseBody, signal, deadline);
       if (!read.ok) return { ...read, url: current };
       const result: HttpResult = { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
       const ttls = hosts.flatMap((host) => {

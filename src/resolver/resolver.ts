@@ -4,7 +4,8 @@ import type { Log as Logger } from '../domain/log.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { SourceReport } from '../domain/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
-import type { CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
+import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
+import { portSecurityConflict } from './invariants.js';
 import { rankServers } from './rank.js';
 
 /** The domain-level answer of one discovery run (usernames are still templates). */
@@ -13,6 +14,8 @@ export interface Discovery {
   provider: Provider | null;
   incoming: CandidateServer[];
   outgoing: CandidateServer[];
+  /** Non-IMAP/POP3/SMTP access methods (JMAP, Exchange) any source saw. */
+  alternatives: CandidateAlternative[];
   sources: SourceReport[];
   /** Smallest TTL any contributing source asked for, if any did. */
   ttlS: number | undefined;
@@ -33,7 +36,12 @@ export interface ResolveOptions {
 export interface ResolverOptions {
   /** Discoveries running at once, service-wide (DISCOVERY_CONCURRENCY); more are refused as `busy`. */
   maxConcurrent?: number;
+  /** How long companion sources (alternatives only) may still run once the answer is decided. */
+  companionGraceMs?: number;
 }
+
+/** Default grace of companion sources: small against a lookup, enough for a fetch already under way. */
+export const COMPANION_GRACE_MS = 100;
 
 const now = () => performance.now();
 
@@ -45,11 +53,13 @@ const now = () => performance.now();
 export class Resolver {
   readonly #sources: Source[];
   readonly #maxConcurrent: number;
+  readonly #companionGraceMs: number;
   #running = 0;
 
   constructor(sources: Source[], options: ResolverOptions = {}) {
     this.#sources = [...sources].sort((a, b) => a.priority - b.priority);
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
+    this.#companionGraceMs = options.companionGraceMs ?? COMPANION_GRACE_MS;
   }
 
   get sources(): readonly Source[] {
@@ -90,7 +100,9 @@ export class Resolver {
       const fallback = this.#sources.filter((source) => source.fallback);
 
       let settled = await this.#runGroup(primary, options, deadline);
-      if (!settled.some((entry) => entry.result.outcome === 'found') && fallback.length > 0) {
+      // Guessing runs when no incoming server came out (a `found` answer whose servers all broke the
+      // port/security invariant counts as nothing).
+      if (!merge(settled, this.#sources).found && fallback.length > 0) {
         if (deadline.aborted || options.signal?.aborted) {
           const why = deadline.aborted ? 'the lookup deadline passed first' : 'the lookup was cancelled';
           settled = settled.concat(fallback.map((source) => skipped(source, why)));
@@ -107,24 +119,39 @@ export class Resolver {
     }
   }
 
-  /** Starts every source of the group; settles when the best found result can no longer be beaten. */
+  /**
+   * Starts every source of the group; settles when the best found result can no longer be beaten.
+   * Pending worse-ranked sources are aborted then; companion sources (alternatives only) get up to
+   * `companionGraceMs` more, so a slow one never holds the answer back by more than that.
+   */
   async #runGroup(group: Source[], options: ResolveOptions, deadline: AbortSignal): Promise<SettledSource[]> {
     if (group.length === 0) return [];
-    const early = new AbortController();
-    const signals = [deadline, early.signal, ...(options.signal ? [options.signal] : [])];
-    const signal = AbortSignal.any(signals);
-    // Every source, and every fetch or probe a source fans out into, listens to this one signal.
-    setMaxListeners(256, signal);
+    const rankedDone = new AbortController();
+    const allDone = new AbortController();
+    const external = [deadline, ...(options.signal ? [options.signal] : [])];
+    const signal = AbortSignal.any([...external, rankedDone.signal, allDone.signal]);
+    const companionSignal = AbortSignal.any([...external, allDone.signal]);
+    // Every source, and every fetch or probe a source fans out into, listens to these signals.
+    setMaxListeners(256, signal, companionSignal);
     const results = new Map<Source, SettledSource>();
+    const ranked = group.filter((source) => !source.companion);
+    const companions = group.filter((source) => source.companion);
+    const startedSources = new Set<Source>();
+    const companionsPending = () => companions.some((source) => startedSources.has(source) && !results.has(source));
 
     return new Promise<SettledSource[]>((resolve) => {
       const started = now();
+      let rankedSettled = false;
       let finished = false;
+      let graceTimer: NodeJS.Timeout | undefined;
       const finish = () => {
         if (finished) return;
         finished = true;
-        early.abort();
-        signal.removeEventListener('abort', onAbort);
+        rankedSettled = true;
+        clearTimeout(graceTimer);
+        rankedDone.abort();
+        allDone.abort();
+        companionSignal.removeEventListener('abort', onAbort);
         resolve(
           group.map((source) => {
             const entry = results.get(source);
@@ -134,21 +161,31 @@ export class Resolver {
               ? `no answer within the ${options.deadlineMs} ms lookup deadline`
               : options.signal?.aborted
                 ? 'the lookup was cancelled'
-                : 'a better-ranked source already answered';
+                : source.companion && startedSources.has(source)
+                  ? `no answer within ${this.#companionGraceMs} ms of the best source's answer`
+                  : 'a better-ranked source already answered';
             return skipped(source, detail, outcome, now() - started);
           }),
         );
       };
       const onAbort = () => finish();
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted) return finish();
+      companionSignal.addEventListener('abort', onAbort, { once: true });
+      if (companionSignal.aborted) return finish();
 
+      const settleRanked = () => {
+        rankedSettled = true;
+        rankedDone.abort();
+        if (!companionsPending()) return finish();
+        graceTimer = setTimeout(finish, this.#companionGraceMs);
+      };
       const decide = () => {
-        const best = group.find((source) => results.get(source)?.result.outcome === 'found');
-        const pendingBetter = group.some(
-          (source) => !results.has(source) && (!best || source.priority < best.priority),
-        );
-        if (!pendingBetter) finish();
+        if (rankedSettled) {
+          if (!companionsPending()) finish();
+          return;
+        }
+        const best = ranked.find((source) => results.get(source)?.result.outcome === 'found');
+        const pendingBetter = ranked.some((source) => !results.has(source) && (!best || source.priority < best.priority));
+        if (!pendingBetter) settleRanked();
       };
 
       // Local sources (memory only, e.g. the provider database) go first: when one of them answers
@@ -158,15 +195,18 @@ export class Resolver {
       let localPending = local.length;
       const start = (list: Source[]) => {
         for (const source of list) {
+          startedSources.add(source);
           const sourceStarted = now();
-          run(source, { subject: options.subject, signal, log: options.log }).then((result) => {
-            if (finished) return;
+          const context = { subject: options.subject, signal: source.companion ? companionSignal : signal, log: options.log };
+          run(source, context).then((result) => {
+            // A ranked source that ends after the answer was decided was aborted: it is reported as skipped.
+            if (finished || (rankedSettled && !source.companion)) return;
             results.set(source, { source, result, report: report(source, result, now() - sourceStarted) });
             if (source.local) {
               localPending -= 1;
               if (localPending === 0) {
                 decide();
-                if (!finished) start(remote);
+                if (!rankedSettled) start(remote);
                 return;
               }
             }
@@ -208,31 +248,63 @@ function skipped(
   return { source, result, report: report(source, result, ms) };
 }
 
-/** Merges found results: deduplicated servers, ranked; provider from the best source that names one. */
+/** Servers of `partial` sources rank below those of every `found` source, in their own rank order. */
+const PARTIAL_RANK_OFFSET = 1000;
+
+/**
+ * Merges the results: servers of `found` and `partial` sources, checked against the port/security
+ * invariant (a server that breaks it is dropped and the drop noted in its source's report),
+ * deduplicated and ranked; alternatives from every source in rank order; provider from the best
+ * source that names one. Only an incoming server makes a discovery `found`.
+ */
 function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
-  const found = settled
-    .filter((entry) => entry.result.outcome === 'found')
+  const answered = settled
+    .filter((entry) => entry.result.outcome === 'found' || entry.result.outcome === 'partial')
     .sort((a, b) => a.source.priority - b.source.priority);
   const candidates: { server: CandidateServer; priority: number }[] = [];
+  const reports = new Map(settled.map((entry) => [entry.source, { ...entry.report }]));
   let provider: Provider | null = null;
   let ttlS: number | undefined;
-  for (const entry of found) {
-    if (entry.result.outcome !== 'found') continue;
+  for (const entry of answered) {
+    if (entry.result.outcome !== 'found' && entry.result.outcome !== 'partial') continue;
     if (!provider && entry.result.provider) provider = entry.result.provider;
     if (entry.result.ttlS !== undefined) ttlS = Math.min(ttlS ?? Infinity, entry.result.ttlS);
-    for (const server of entry.result.servers) candidates.push({ server, priority: entry.source.priority });
+    const priority = entry.source.priority + (entry.result.outcome === 'partial' ? PARTIAL_RANK_OFFSET : 0);
+    const conflicts: string[] = [];
+    for (const server of entry.result.servers) {
+      const conflict = portSecurityConflict(server);
+      if (conflict) conflicts.push(`${server.host}:${server.port} dropped (${conflict})`);
+      else candidates.push({ server, priority });
+    }
+    const report = reports.get(entry.source);
+    if (report && conflicts.length > 0) report.detail = [report.detail, ...conflicts].filter(Boolean).join('; ');
   }
   const ranked = rankServers(candidates);
   const position = new Map(order.map((source, index) => [source, index]));
   return {
-    found: ranked.incoming.length > 0 || ranked.outgoing.length > 0,
+    found: ranked.incoming.length > 0,
     provider,
     incoming: ranked.incoming,
     outgoing: ranked.outgoing,
+    alternatives: mergeAlternatives(settled),
     sources: [...settled]
       .sort((a, b) => (position.get(a.source) ?? 0) - (position.get(b.source) ?? 0))
-      .map((entry) => entry.report),
+      .map((entry) => reports.get(entry.source) ?? entry.report),
     ttlS,
     degraded: settled.some((entry) => entry.result.outcome === 'error' || entry.result.outcome === 'timeout'),
   };
+}
+
+/** Alternatives of every source, best-ranked first, one per kind and URL (trusted if any source was). */
+function mergeAlternatives(settled: SettledSource[]): CandidateAlternative[] {
+  const byKey = new Map<string, CandidateAlternative>();
+  for (const entry of [...settled].sort((a, b) => a.source.priority - b.source.priority)) {
+    for (const alternative of entry.result.alternatives ?? []) {
+      const key = `${alternative.kind}|${alternative.url}`;
+      const existing = byKey.get(key);
+      if (!existing) byKey.set(key, { ...alternative });
+      else if (alternative.trusted && !existing.trusted) byKey.set(key, { ...alternative });
+    }
+  }
+  return [...byKey.values()];
 }

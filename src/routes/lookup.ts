@@ -215,7 +215,13 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
           cached: outcome.found && outcome.result.cached,
         };
         if (!outcome.found) {
-          throw new ApiError('not_found', `no mail settings are known for ${subject.domain}`, {}, { sources: outcome.sources });
+          // No incoming server means no answer (200 always has incoming[0]); a domain that publishes
+          // only JMAP or Exchange gets its alternatives in the 404, where an app that speaks them finds them.
+          const extra = outcome.alternatives.length > 0 ? { sources: outcome.sources, alternatives: outcome.alternatives } : { sources: outcome.sources };
+          const message = outcome.alternatives.length > 0
+            ? `no IMAP or POP3 settings are known for ${subject.domain}; it offers ${[...new Set(outcome.alternatives.map((item) => item.kind))].join(', ')} (see alternatives)`
+            : `no mail settings are known for ${subject.domain}`;
+          throw new ApiError('not_found', message, {}, extra);
         }
         return outcome.result;
       };

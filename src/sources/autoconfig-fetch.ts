@@ -1,6 +1,6 @@
 import type { HttpClient, HttpResult } from '../net/http.js';
 import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
-import { toCandidates, type CandidateServer, type SourceResult } from './types.js';
+import { documentResult, toCandidates, type CandidateServer, type SourceResult } from './types.js';
 
 /** Shortest cache lifetime an HTTP answer gets from its DNS TTL. */
 export const MIN_TTL_S = 60;
@@ -63,17 +63,12 @@ export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceR
   if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: options.shownUrl };
   const servers = autoconfigServers(parsed.data, options.serverSource ?? `${options.source}:${options.shownUrl}`, options.trusted);
   const droppedNote = parsed.dropped.length ? `; dropped: ${parsed.dropped.join('; ')}` : '';
-  if (servers.length === 0) {
-    return { outcome: 'not-found', detail: `the document lists no usable server${droppedNote}`, url: options.shownUrl };
-  }
   const name = parsed.data.displayName ? ` (${parsed.data.displayName})` : '';
-  return {
-    outcome: 'found',
-    servers,
-    detail: `${servers.length} server(s)${name}${droppedNote}`,
+  return documentResult(servers, {
+    detail: servers.length > 0 ? `${servers.length} server(s)${name}${droppedNote}` : `the document lists no usable server${droppedNote}`,
     url: options.shownUrl,
     // The answer is only as durable as the addresses it was fetched from (with a floor, so a
     // zero-TTL host cannot turn every lookup into a fresh fan-out).
     ...(response.dnsTtlS !== undefined ? { ttlS: Math.max(MIN_TTL_S, response.dnsTtlS) } : {}),
-  };
+  });
 }

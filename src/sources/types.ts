@@ -1,5 +1,5 @@
 import type { Log as Logger } from '../domain/log.js';
-import type { Authentication, Protocol, Security, SourceReport } from '../domain/schemas.js';
+import type { AlternativeKind, Authentication, Protocol, Security, SourceReport } from '../domain/schemas.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { Provider } from '../provider-db/schema.js';
 
@@ -35,19 +35,55 @@ export function toCandidates(
   }));
 }
 
-/** What one source ended with. Failures are values; sources throw only for bugs. */
+/** A way to reach the mailbox that is not IMAP, POP3 or SMTP (JMAP, Exchange); never recommended. */
+export interface CandidateAlternative {
+  kind: AlternativeKind;
+  url: string;
+  /** Provenance, as for servers (e.g. `jmap:https://example.com/.well-known/jmap`). */
+  source: string;
+  trusted: boolean;
+}
+
+/** What every result may carry besides its outcome. */
+interface ResultExtras {
+  detail?: string;
+  url?: string;
+  /** Non-IMAP/POP3/SMTP access methods this source saw, whatever its outcome. */
+  alternatives?: CandidateAlternative[];
+}
+
+/**
+ * What one source ended with. Failures are values; sources throw only for bugs.
+ * `found` always carries at least one incoming server: only such an answer can end the search.
+ * `partial` is an answer without any incoming server (e.g. a document whose only usable section
+ * is SMTP): its servers are merged below every `found` source's, and the search goes on.
+ */
 export type SourceResult =
-  | {
-      outcome: 'found';
+  | (ResultExtras & {
+      outcome: 'found' | 'partial';
       servers: CandidateServer[];
       provider?: Provider;
       /** How long this answer may be cached (e.g. from DNS TTLs); the cache caps it. */
       ttlS?: number;
-      detail?: string;
-      url?: string;
-    }
-  | { outcome: 'not-found' | 'skipped' | 'blocked' | 'timeout'; detail?: string; url?: string; ttlS?: number }
-  | { outcome: 'error'; error: string; detail?: string; url?: string };
+    })
+  | (ResultExtras & { outcome: 'not-found' | 'skipped' | 'blocked' | 'timeout'; ttlS?: number })
+  | (ResultExtras & { outcome: 'error'; error: string });
+
+/**
+ * Turns the servers a document yielded into a result by the one rule every document-based source
+ * follows: `found` with an incoming server, `partial` with outgoing ones only, else `not-found`.
+ */
+export function documentResult(
+  servers: CandidateServer[],
+  base: ResultExtras & { provider?: Provider; ttlS?: number },
+): SourceResult {
+  if (servers.some((server) => server.protocol !== 'smtp')) return { ...base, outcome: 'found', servers };
+  if (servers.length > 0) {
+    const note = 'no incoming server: its outgoing server(s) are used, and the search went on';
+    return { ...base, outcome: 'partial', servers, detail: base.detail ? `${base.detail}; ${note}` : note };
+  }
+  return { ...base, outcome: 'not-found', detail: base.detail ?? 'no usable server' };
+}
 
 /** What a source gets for one lookup. */
 export interface SourceContext {
@@ -66,6 +102,11 @@ export interface Source {
   fallback?: boolean;
   /** Answers from memory without touching the network: runs before the network sources start. */
   local?: boolean;
+  /**
+   * Contributes only `alternatives` (e.g. JMAP), never servers: it is not ranked, never holds the
+   * answer back, and gets a short grace once the ranked sources have settled.
+   */
+  companion?: boolean;
   lookup(context: SourceContext): Promise<SourceResult>;
 }
 

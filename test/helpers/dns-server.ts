@@ -9,7 +9,8 @@ export type ZoneRecord =
   | { type: 'A'; address: string; ttl?: number }
   | { type: 'AAAA'; address: string; ttl?: number }
   | { type: 'MX'; exchange: string; priority: number; ttl?: number }
-  | { type: 'SRV'; target: string; port: number; priority: number; weight: number; ttl?: number };
+  | { type: 'SRV'; target: string; port: number; priority: number; weight: number; ttl?: number }
+  | { type: 'TXT'; data: string | string[]; ttl?: number };
 
 /** How the server treats a name: records, or a failure mode. */
 export type ZoneEntry = ZoneRecord[] | 'servfail' | 'timeout' | ((type: string, count: number) => ZoneRecord[] | 'servfail' | 'timeout');
@@ -68,6 +69,7 @@ export class TestDnsServer {
         const base = { name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: record.ttl ?? 300 };
         if (record.type === 'A' || record.type === 'AAAA') response.answers.push({ ...base, address: record.address } as unknown as Answer);
         else if (record.type === 'MX') response.answers.push({ ...base, exchange: record.exchange, priority: record.priority } as unknown as Answer);
+        else if (record.type === 'TXT') response.answers.push({ ...base, data: record.data } as unknown as Answer);
         else response.answers.push({ ...base, target: record.target, port: record.port, priority: record.priority, weight: record.weight } as unknown as Answer);
       }
       void send(response);
