@@ -234,7 +234,7 @@ function report(source: Source, result: SourceResult, ms: number): SourceReport 
   const entry: SourceReport = { name: source.name, outcome: result.outcome, ms: Math.round(ms * 10) / 10 };
   if (result.detail !== undefined) entry.detail = result.detail;
   if (result.url !== undefined) entry.url = result.url;
-  if (result.outcome === 'error') entry.error = result.error;
+  if ((result.outcome === 'error' || result.outcome === 'blocked') && result.error !== undefined) entry.error = result.error;
   return entry;
 }
 

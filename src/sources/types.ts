@@ -66,7 +66,9 @@ export type SourceResult =
       /** How long this answer may be cached (e.g. from DNS TTLs); the cache caps it. */
       ttlS?: number;
     })
-  | (ResultExtras & { outcome: 'not-found' | 'skipped' | 'blocked' | 'timeout'; ttlS?: number })
+  | (ResultExtras & { outcome: 'not-found' | 'skipped' | 'timeout'; ttlS?: number })
+  /** Refused by a safety rule (address policy, failed integrity check); `error` names the rule when it is not the address policy. */
+  | (ResultExtras & { outcome: 'blocked'; error?: string })
   | (ResultExtras & { outcome: 'error'; error: string });
 
 /**
