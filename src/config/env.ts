@@ -1,16 +1,15 @@
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 
+/** Items of a comma-separated list, trimmed, without empty ones. */
+const csvItems = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
 /** Comma-separated list helper: trims items and drops empty ones. */
-const csv = z
-  .string()
-  .default('')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  );
+const csv = z.string().default('').transform(csvItems);
 
 const intFrom = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -49,8 +48,17 @@ const cidr = z.string().refine(
   { message: 'expected a CIDR such as 127.0.0.0/8 or ::1/128' },
 );
 
+/** An ISPDB base URL: the domain is appended to it. */
+const ispdbBase = z.string().regex(/^https?:\/\/[^\s]+$/, { message: 'expected http(s) URLs (the domain is appended), or empty to disable' });
+
+/**
+ * Thunderbird's current ISPDB, then the one draft-ietf-mailmaint-autoconfig names; the second is
+ * asked only when the first fails (a 404 is an answer).
+ */
+export const DEFAULT_ISPDB_URLS = ['https://autoconfig.thunderbird.net/v1.1/', 'https://v1.ispdb.net/'];
+
 /** The environment variables the service reads, with their defaults. */
-export const envSchema = z.object({
+const envObject = z.object({
   PORT: intFrom(0, 65535, 8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -65,12 +73,9 @@ export const envSchema = z.object({
   DNS_TIMEOUT_MS: intFrom(50, 30_000, 2_000),
   DNS_TRIES: intFrom(1, 5, 2),
   PROBE_ALLOW_CIDRS: csv.pipe(z.array(cidr)),
-  ISPDB_URL: z
-    .string()
-    .default('https://autoconfig.thunderbird.net/v1.1/')
-    .refine((value) => value === '' || /^https?:\/\//.test(value), {
-      message: 'expected an http(s) URL ending in / or empty to disable',
-    }),
+  /** Old single-URL name of ISPDB_URLS, still read when ISPDB_URLS is unset (empty disables the ISPDB). */
+  ISPDB_URL: ispdbBase.or(z.literal('')).optional(),
+  ISPDB_URLS: z.string().optional().transform((value) => (value === undefined ? undefined : csvItems(value))).pipe(z.array(ispdbBase).optional()),
   HTTP_TIMEOUT_MS: intFrom(100, 60_000, 3_000),
   CHECK_TIMEOUT_MS: intFrom(100, 60_000, 5_000),
   CHECK_CACHE_TTL_S: intFrom(0, 3_600, 60),
@@ -86,6 +91,12 @@ export const envSchema = z.object({
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
 });
+
+/** The environment variables the service reads, with their defaults; ISPDB_URL folded into ISPDB_URLS. */
+export const envSchema = envObject.transform(({ ISPDB_URL, ISPDB_URLS, ...rest }) => ({
+  ...rest,
+  ISPDB_URLS: ISPDB_URLS ?? (ISPDB_URL === undefined ? DEFAULT_ISPDB_URLS : ISPDB_URL === '' ? [] : [ISPDB_URL]),
+}));
 
 /** Parsed, typed service configuration. */
 export type Config = z.infer<typeof envSchema>;
@@ -107,7 +118,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return result.data;
 }
 
+/** The names of the environment variables the service reads. */
+export type EnvName = keyof z.input<typeof envObject>;
+
 /** A configuration for tests: defaults plus overrides, no environment read. */
-export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+export function testConfig(overrides: Partial<Record<EnvName, string>> = {}): Config {
   return loadConfig({ LOG_LEVEL: 'silent', ...overrides } as NodeJS.ProcessEnv);
 }

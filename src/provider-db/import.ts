@@ -73,7 +73,8 @@ export function importAutoconfigXml(xml: string, options: ImportOptions = {}): I
     id,
     name: data.displayName || data.id || id,
     domains,
-    mxSuffixes: [],
+    // draft-ietf-mailmaint-autoconfig: <domain purpose="mx"> names where the provider's MX hosts live.
+    mxSuffixes: [...new Set(data.mxDomains)],
     incoming,
     outgoing,
     documentation: [...new Set(data.documentation)],

@@ -5,7 +5,7 @@ import type { LookupSubject } from '../domain/input.js';
 import type { SourceReport } from '../domain/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
-import { portSecurityConflict } from './invariants.js';
+import { portSecurityConflict } from '../formats/port-security.js';
 import { rankServers } from './rank.js';
 
 /** The domain-level answer of one discovery run (usernames are still templates). */

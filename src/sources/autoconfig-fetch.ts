@@ -64,7 +64,14 @@ export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceR
   const servers = autoconfigServers(parsed.data, options.serverSource ?? `${options.source}:${options.shownUrl}`, options.trusted);
   const droppedNote = parsed.dropped.length ? `; dropped: ${parsed.dropped.join('; ')}` : '';
   const name = parsed.data.displayName ? ` (${parsed.data.displayName})` : '';
+  const alternatives = parsed.data.urlServers.map((server) => ({
+    kind: server.kind,
+    url: server.url,
+    source: options.serverSource ?? `${options.source}:${options.shownUrl}`,
+    trusted: options.trusted,
+  }));
   return documentResult(servers, {
+    ...(alternatives.length > 0 ? { alternatives } : {}),
     detail: servers.length > 0 ? `${servers.length} server(s)${name}${droppedNote}` : `the document lists no usable server${droppedNote}`,
     url: options.shownUrl,
     // The answer is only as durable as the addresses it was fetched from (with a floor, so a

@@ -11,13 +11,33 @@ export interface AutoconfigServer {
   authentication: Authentication[];
 }
 
-/** The provider-like content of a Mozilla autoconfig file (config-v1.1.xml). */
+/** A URL-based incoming server of an autoconfig 1.2 file (JMAP, EWS, ActiveSync): not IMAP/POP3/SMTP. */
+export interface AutoconfigUrlServer {
+  kind: 'jmap' | 'ews' | 'activesync';
+  url: string;
+}
+
+/** The `<oAuth2>` element of an autoconfig 1.2 file (draft-ietf-mailmaint-autoconfig, "OAuth2 requirements"). */
+export interface AutoconfigOAuth2 {
+  issuer: string;
+  scopes: string[];
+  authorizationEndpoint: string | undefined;
+  tokenEndpoint: string | undefined;
+}
+
+/** The provider-like content of a Mozilla autoconfig file (config-v1.1.xml, and the 1.2 additions). */
 export interface AutoconfigData {
   id: string | undefined;
   displayName: string | undefined;
+  /** Mail domains the file is for (`<domain>` without a purpose). */
   domains: string[];
+  /** `<domain purpose="mx">`: the file also applies to addresses whose MX host is within these. */
+  mxDomains: string[];
   incoming: AutoconfigServer[];
   outgoing: AutoconfigServer[];
+  /** URL-based incoming servers (1.2): access methods other than IMAP/POP3/SMTP. */
+  urlServers: AutoconfigUrlServer[];
+  oauth2: AutoconfigOAuth2 | undefined;
   documentation: string[];
 }
 
@@ -32,7 +52,15 @@ export interface AutoconfigParseOptions {
   domain?: string;
 }
 
-const SOCKET_TYPES: Record<string, Security> = { ssl: 'tls', tls: 'tls', starttls: 'starttls', plain: 'none' };
+/**
+ * The only socketType values draft-ietf-mailmaint-autoconfig defines (case aside). Anything else
+ * (`TLS`, `ssl/tls`, `auto` …) is not understood and never guessed: `TLS` on 143 or 587 usually
+ * means STARTTLS in a settings UI, so reading it as implicit TLS would give a wrong answer.
+ */
+const SOCKET_TYPES: Record<string, Security> = { ssl: 'tls', starttls: 'starttls', plain: 'none' };
+
+/** URL-based incoming server types of autoconfig 1.2, by lower-cased `type`. */
+const URL_SERVER_TYPES: Record<string, AutoconfigUrlServer['kind']> = { jmap: 'jmap', ews: 'ews', activesync: 'activesync' };
 
 /** Mozilla authentication values (and their legacy spellings) mapped to the service's enum. */
 const AUTHENTICATION: Record<string, Authentication> = {
@@ -41,6 +69,8 @@ const AUTHENTICATION: Record<string, Authentication> = {
   'password-encrypted': 'password-encrypted',
   secure: 'password-encrypted',
   oauth2: 'oauth2',
+  // The draft's list of TCP authentication values spells it `OAuth` once: the same SASL OAUTHBEARER.
+  oauth: 'oauth2',
   ntlm: 'ntlm',
   gssapi: 'gssapi',
   'client-ip-address': 'client-ip-address',
@@ -50,6 +80,11 @@ const AUTHENTICATION: Record<string, Authentication> = {
 
 /** A DNS host name as discovery accepts it from untrusted documents and records (lower case, no IP literal). */
 export const HOST = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+
+const REPEATABLE = new Set([
+  'emailProvider', 'domain', 'incomingServer', 'outgoingServer', 'authentication', 'documentation',
+  'hostname', 'port', 'socketType', 'username', 'url', 'oAuth2', 'issuer', 'scope', 'authURL', 'tokenURL', 'displayName',
+]);
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -64,7 +99,9 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   removeNSPrefix: true,
-  isArray: (name) => ['emailProvider', 'domain', 'incomingServer', 'outgoingServer', 'authentication', 'documentation'].includes(name),
+  // Every element that may repeat is read as a list, so that a repeated <hostname> or <port> (a
+  // forward-compatible document may add one) is read as "the first one" instead of failing.
+  isArray: (name) => REPEATABLE.has(name),
 });
 
 type Node = Record<string, unknown>;
@@ -75,6 +112,16 @@ const text = (value: unknown): string | undefined => {
   if (value && typeof value === 'object' && '#text' in value) return text((value as Node)['#text']);
   return undefined;
 };
+
+/** Text of every occurrence of a repeatable element, in document order. */
+const texts = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap((item) => {
+    const itemText = text(item);
+    return itemText === undefined ? [] : [itemText];
+  });
+
+/** Text of the first occurrence (draft-ietf-mailmaint-autoconfig: unknown repeats are ignored; the first wins). */
+const first = (value: unknown): string | undefined => texts(value)[0];
 
 const nodes = (value: unknown): Node[] =>
   (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((item): item is Node => typeof item === 'object' && item !== null);
@@ -97,24 +144,62 @@ function readServer(node: Node, kind: 'incoming' | 'outgoing', options: Autoconf
   const protocols: Record<string, Protocol> = kind === 'incoming' ? { imap: 'imap', pop3: 'pop3' } : { smtp: 'smtp' };
   const protocol = protocols[type];
   if (!protocol) return `${kind} server of type "${type.slice(0, 20)}" is not supported`;
-  let host = decodeBasicEntities(text(node['hostname']) ?? '').toLowerCase().replace(/\.$/, '');
+  let host = decodeBasicEntities(first(node['hostname']) ?? '').toLowerCase().replace(/\.$/, '');
   if (options.domain) host = host.replaceAll('%emaildomain%', options.domain);
   if (!HOST.test(host)) return `${protocol} server has an invalid hostname`;
-  const portText = text(node['port']) ?? '';
+  const portText = first(node['port']) ?? '';
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) return `${protocol} server ${host} has an invalid port`;
-  const security = SOCKET_TYPES[(text(node['socketType']) ?? '').toLowerCase()];
-  if (!security) return `${protocol} server ${host} has an unknown socketType`;
-  const username = decodeBasicEntities(text(node['username']) ?? '%EMAILADDRESS%');
+  // The first socketType this reader understands wins; later ones are a newer document's fallbacks.
+  const security = texts(node['socketType']).map((value) => SOCKET_TYPES[value.toLowerCase()]).find((value) => value !== undefined);
+  if (!security) return `${protocol} server ${host} has no supported socketType (SSL, STARTTLS or plain)`;
+  const username = decodeBasicEntities(first(node['username']) ?? '%EMAILADDRESS%');
   if (username.length === 0 || username.length > 320 || /[\u0000-\u001f\u007f]/.test(username)) {
     return `${protocol} server ${host} has an invalid username`;
   }
-  const authValues = (Array.isArray(node['authentication']) ? node['authentication'] : []).map((value) => (text(value) ?? '').toLowerCase());
+  const authNodes = Array.isArray(node['authentication']) ? node['authentication'] : [];
+  // A `system` attribute names an HTTP or a specific SASL mechanism (autoconfig 1.2): not one of
+  // the generic values below, so it is skipped like any value this reader does not support.
+  const authValues = authNodes.map((value) => (isObject(value) && value['@system'] !== undefined ? '' : (text(value) ?? '').toLowerCase()));
   const authentication = [...new Set(authValues.flatMap((value) => (AUTHENTICATION[value] ? [AUTHENTICATION[value]] : [])))].filter(
     (value) => authenticationSchema.safeParse(value).success,
   );
   if (authValues.length > 0 && authentication.length === 0) return `${protocol} server ${host} offers no supported authentication`;
   return { protocol, host, port, security, username, authentication: authentication.length ? authentication : ['password-cleartext'] };
+}
+
+const isObject = (value: unknown): value is Node => typeof value === 'object' && value !== null;
+
+/** An https URL from a document, or undefined (no credentials, no spaces, length-capped). */
+function httpsUrl(value: string | undefined): string | undefined {
+  const decoded = decodeBasicEntities(value ?? '');
+  if (decoded.length > 2000 || !/^https:\/\/[^\s]+$/i.test(decoded)) return undefined;
+  try {
+    const url = new URL(decoded);
+    return url.protocol === 'https:' && !url.username && !url.password ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL-based incoming server (1.2: jmap, ews, activesync), or why it was dropped. */
+function readUrlServer(node: Node): AutoconfigUrlServer | string | undefined {
+  const kind = URL_SERVER_TYPES[String(node['@type'] ?? '').toLowerCase()];
+  if (!kind) return undefined;
+  const url = httpsUrl(first(node['url']));
+  return url ? { kind, url } : `${kind} server has no https URL`;
+}
+
+/** The 1.2 `<oAuth2>` element: an issuer is required, endpoints must be https. */
+function readOAuth2(node: Node | undefined): AutoconfigOAuth2 | undefined {
+  if (!node) return undefined;
+  const issuer = decodeBasicEntities(first(node['issuer']) ?? '').toLowerCase();
+  if (!issuer || issuer.length > 253 || !(HOST.test(issuer) || httpsUrl(issuer))) return undefined;
+  const scopes = decodeBasicEntities(first(node['scope']) ?? '')
+    .split(/\s+/)
+    .filter((scope) => scope.length > 0 && scope.length <= 200)
+    .slice(0, 20);
+  return { issuer, scopes, authorizationEndpoint: httpsUrl(first(node['authURL'])), tokenEndpoint: httpsUrl(first(node['tokenURL'])) };
 }
 
 /**
@@ -145,34 +230,45 @@ export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions 
   const dropped: string[] = [];
   const incoming: AutoconfigServer[] = [];
   const outgoing: AutoconfigServer[] = [];
-  for (const [kind, list, element] of [
-    ['incoming', incoming, 'incomingServer'],
-    ['outgoing', outgoing, 'outgoingServer'],
-  ] as const) {
-    for (const node of nodes(provider[element])) {
-      const server = readServer(node, kind, options);
-      if (typeof server === 'string') dropped.push(server);
-      else list.push(server);
-    }
+  const urlServers: AutoconfigUrlServer[] = [];
+  for (const node of nodes(provider['incomingServer'])) {
+    const urlServer = readUrlServer(node);
+    if (typeof urlServer === 'string') dropped.push(urlServer);
+    else if (urlServer) urlServers.push(urlServer);
+    else collect(readServer(node, 'incoming', options), incoming, dropped);
   }
-  const domains = (Array.isArray(provider['domain']) ? provider['domain'] : [])
-    .map((value) => (text(value) ?? '').toLowerCase())
-    .filter((value) => HOST.test(value));
+  for (const node of nodes(provider['outgoingServer'])) collect(readServer(node, 'outgoing', options), outgoing, dropped);
+  const domainNodes = Array.isArray(provider['domain']) ? provider['domain'] : [];
+  const purposeOf = (node: unknown) => (isObject(node) && node['@purpose'] !== undefined ? String(node['@purpose']).toLowerCase() : '');
+  const domainsWith = (purpose: '' | 'mx') =>
+    domainNodes
+      .filter((node) => purposeOf(node) === purpose)
+      .map((value) => (text(value) ?? '').toLowerCase())
+      .filter((value) => HOST.test(value));
   const documentation = nodes(provider['documentation'])
     .map((node) => decodeBasicEntities(String(node['@url'] ?? '')))
     .filter((url) => /^https:\/\/[^\s]+$/.test(url));
   const id = text(provider['@id']);
-  const displayName = text(provider['displayName']);
+  const displayName = first(provider['displayName']);
   return {
     ok: true,
     data: {
       id: id ? decodeBasicEntities(id).slice(0, 200) : undefined,
       displayName: displayName ? decodeBasicEntities(displayName).slice(0, 200) : undefined,
-      domains,
+      // A <domain> with another purpose than "mx" is one this reader does not know: not a mail domain.
+      domains: domainsWith(''),
+      mxDomains: domainsWith('mx'),
       incoming,
       outgoing,
+      urlServers,
+      oauth2: readOAuth2(nodes(root['oAuth2'])[0]),
       documentation,
     },
     dropped,
   };
+}
+
+function collect(server: AutoconfigServer | string, list: AutoconfigServer[], dropped: string[]): void {
+  if (typeof server === 'string') dropped.push(server);
+  else list.push(server);
 }

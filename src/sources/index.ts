@@ -23,8 +23,8 @@ export interface SourceDeps {
 /** Creates the service's HTTP client: total timeout from HTTP_TIMEOUT_MS, the ISPDB port allowed. */
 export function createHttpClient(config: Config, network: Network, extra: { ca?: string } = {}): HttpClient {
   const ports = [80, 443];
-  if (config.ISPDB_URL) {
-    const url = new URL(config.ISPDB_URL);
+  for (const base of config.ISPDB_URLS) {
+    const url = new URL(base);
     if (url.port) ports.push(Number(url.port));
   }
   return new HttpClient({ network, timeoutMs: config.HTTP_TIMEOUT_MS, allowedPorts: ports, ...(extra.ca ? { ca: extra.ca } : {}) });
@@ -42,9 +42,9 @@ export function createDefaultSources(deps: SourceDeps): Source[] {
     createProviderDbSource(deps.providerDb),
     createAutoconfigSource(http),
     createWellKnownAutoconfigSource(http),
-    createIspdbSource(http, deps.config.ISPDB_URL),
+    createIspdbSource(http, deps.config.ISPDB_URLS),
     createSrvSource(dns),
-    createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrl: deps.config.ISPDB_URL }),
+    createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrls: deps.config.ISPDB_URLS }),
     createHttpAutoconfigSource(http),
     createGuessSource({ network: deps.network, timeoutMs: Math.min(deps.config.CHECK_TIMEOUT_MS, 3_000) }),
   ];

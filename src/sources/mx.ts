@@ -3,6 +3,7 @@ import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
+import { fetchIspdb } from './ispdb.js';
 import { HOST } from './autoconfig-xml.js';
 import { providerServers } from './provider-db.js';
 import type { Source, SourceResult } from './types.js';
@@ -15,8 +16,8 @@ export interface MxSourceDeps {
   dns: DnsResolver;
   providerDb: ProviderDb;
   http: HttpClient;
-  /** ISPDB base URL; empty skips the ISPDB step. */
-  ispdbUrl: string;
+  /** ISPDB_URLS; empty skips the ISPDB step. */
+  ispdbUrls: readonly string[];
 }
 
 /**
@@ -78,24 +79,27 @@ export function createMxSource(deps: MxSourceDeps): Source {
       if (domains.length === 0) return { outcome: 'not-found', detail: `MX ${host} names no other domain to ask`, url: host };
       const attempts = domains.flatMap((domain) => {
         const autoconfigUrl = `https://autoconfig.${domain}/mail/config-v1.1.xml`;
-        const list = [{ domain, url: autoconfigUrl, kind: 'autoconfig' }];
-        if (deps.ispdbUrl) list.push({ domain, url: `${deps.ispdbUrl}${encodeURIComponent(domain)}`, kind: 'ispdb' });
+        const list: { domain: string; url: string; kind: 'autoconfig' | 'ispdb' }[] = [{ domain, url: autoconfigUrl, kind: 'autoconfig' }];
+        const ispdb = deps.ispdbUrls[0];
+        if (ispdb) list.push({ domain, url: `${ispdb}${encodeURIComponent(domain)}`, kind: 'ispdb' });
         return list;
       });
       // All asked at once; the first found in order (parent before registrable, autoconfig before
       // ISPDB) wins, and what is still pending behind it is aborted.
       const results = await firstFoundInOrder(
         attempts.map((attempt) => (innerSignal: AbortSignal) =>
-          fetchAutoconfig({
-            http: deps.http,
-            url: attempt.url,
-            shownUrl: attempt.url,
-            source: attempt.kind,
-            serverSource: source,
-            trusted: attempt.url.startsWith('https://'),
-            domain: subject.domain,
-            signal: innerSignal,
-          }),
+          attempt.kind === 'ispdb'
+            ? fetchIspdb({ http: deps.http, baseUrls: deps.ispdbUrls, entry: attempt.domain, domain: subject.domain, serverSource: source, signal: innerSignal })
+            : fetchAutoconfig({
+                http: deps.http,
+                url: attempt.url,
+                shownUrl: attempt.url,
+                source: attempt.kind,
+                serverSource: source,
+                trusted: true,
+                domain: subject.domain,
+                signal: innerSignal,
+              }),
         ),
         signal,
       );
@@ -103,6 +107,12 @@ export function createMxSource(deps: MxSourceDeps): Source {
       const found = results[foundIndex];
       if (found && found.outcome === 'found') {
         return { ...found, detail: `MX ${host} → ${attempts[foundIndex]?.kind} of ${attempts[foundIndex]?.domain}: ${found.detail ?? ''}` };
+      }
+      // Every task has settled here (no found result ends it early), so the first partial is final.
+      const partialIndex = results.findIndex((result) => result?.outcome === 'partial');
+      const partial = results[partialIndex];
+      if (partial && partial.outcome === 'partial') {
+        return { ...partial, detail: `MX ${host} → ${attempts[partialIndex]?.kind} of ${attempts[partialIndex]?.domain}: ${partial.detail ?? ''}` };
       }
       const summary = results.map((result, index) => `${attempts[index]?.url}: ${result?.outcome ?? 'skipped'}`).join('; ');
       if (results.every((result) => result?.outcome === 'timeout')) return { outcome: 'timeout', detail: `MX ${host}; ${summary}`, url: host };

@@ -1,5 +1,7 @@
 import type { Protocol, Security } from '../domain/schemas.js';
 import type { DnsResolver, SrvRecord } from '../net/dns.js';
+import { HOST } from './autoconfig-xml.js';
+import { securityOfPort } from '../formats/port-security.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
 
 /** Priority of DNS SRV records (below autoconfig and ISPDB, above MX-derived answers). */
@@ -15,7 +17,6 @@ export const SRV_SERVICES: readonly { label: string; protocol: Protocol; securit
   { label: '_submission._tcp', protocol: 'smtp', security: 'starttls' },
 ];
 
-const HOST = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 /**
  * RFC 2782 order: lower priority first; within a priority, higher weight first (a deterministic
@@ -71,7 +72,10 @@ export function createSrvSource(dns: DnsResolver): Source {
             protocol: service.protocol,
             host,
             port: record.port,
-            security: service.security,
+            // RFC 8314 §3 and §5.1: a client connecting to 465, 993 or 995 starts TLS at once, whatever
+            // the service label says (an `_imap._tcp` or `_submission._tcp` target on 993 or 465 is
+            // implicit TLS, never STARTTLS).
+            security: securityOfPort(record.port) ?? service.security,
             username: '%EMAILADDRESS%',
             authentication: ['password-cleartext'],
             source: `srv:${name}`,

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
-import { testConfig, type Config } from '../../src/config/env.js';
+import { testConfig, type EnvName } from '../../src/config/env.js';
 import { loadProviderDb, type ProviderDb } from '../../src/provider-db/provider-db.js';
 
 /** Provider files written for tests (domains under .test). */
@@ -17,7 +17,7 @@ export const NO_DNS_SERVER = '127.0.1.1:9';
 
 /** Builds the app for app.inject tests: silent logs, test fixtures, no outbound network by default. */
 export async function buildTestApp(
-  overrides: Partial<Record<keyof Config, string>> = {},
+  overrides: Partial<Record<EnvName, string>> = {},
   deps: Partial<AppDeps> = {},
 ): Promise<FastifyInstance> {
   const providerDb = deps.providerDb ?? (await loadTestProviderDb());

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { testConfig, type Config } from '../../src/config/env.js';
+import { testConfig, type EnvName } from '../../src/config/env.js';
 import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
 import type { ProviderDb } from '../../src/provider-db/provider-db.js';
 import { loadTestProviderDb } from '../helpers/app.js';
@@ -39,7 +39,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
   let app: FastifyInstance;
   let mxProvider: { id: string; suffix: string };
 
-  const makeApp = async (overrides: Partial<Record<keyof Config, string>> = {}) => {
+  const makeApp = async (overrides: Partial<Record<EnvName, string>> = {}) => {
     const config = testConfig({
       DNS_SERVERS: dns.server,
       DNS_TIMEOUT_MS: '300',
@@ -63,7 +63,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(withSuffix);
     mxProvider = { id: withSuffix.id, suffix: withSuffix.mxSuffixes[0] ?? '' };
 
-    const webNames = ['autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
+    const webNames = ['autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
     const leaf = ca.issue(webNames);
     for (const name of webNames) dns.set(name, A(WEB));
     dns.set('autoconfig.http.d.test', A(WEB));
@@ -74,6 +74,8 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     dns.set('autoconfig.blocked.d.test', A(REFUSED));
     dns.set('blocked.d.test', A(REFUSED));
     dns.set('_imaps._tcp.srv.d.test', SRV_IMAPS('imap.srv.d.test'));
+    dns.set('_imaps._tcp.half.d.test', SRV_IMAPS('imap.srv-half.d.test'));
+    dns.set('_submission._tcp.half.d.test', [{ type: 'SRV', target: 'smtp.srv-half.d.test', port: 465, priority: 0, weight: 0 }]);
     dns.set('_submission._tcp.srv.d.test', [{ type: 'SRV', target: 'smtp.srv.d.test', port: 587, priority: 0, weight: 0 }]);
     dns.set('_pop3s._tcp.srv.d.test', [{ type: 'SRV', target: '.', port: 0, priority: 0, weight: 0 }]);
     for (const domain of ['hang.d.test', 'big.d.test', 'bomb.d.test', 'hang2.d.test']) dns.set(`_imaps._tcp.${domain}`, SRV_IMAPS(`imap.${domain}`));
@@ -94,6 +96,8 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
         response.end(body);
       };
       if (host === 'autoconfig.ac.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('ac.d.test'));
+      // Its IMAP section is invalid (an undefined socketType), so only its SMTP section is usable.
+      if (host === 'autoconfig.half.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('half.d.test').replace('<socketType>SSL</socketType>', '<socketType>TLS</socketType>'));
       if (host === 'autoconfig.crowd.d.test' && path === '/mail/config-v1.1.xml') return void setTimeout(() => xml(autoconfigXml('crowd.d.test')), 200);
       if (host === 'wk.d.test' && path === '/.well-known/autoconfig/mail/config-v1.1.xml') return xml(autoconfigXml('wk.d.test'));
       if (host === 'autoconfig.mail.hoster.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('hoster.test'));
@@ -109,6 +113,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     started.push(
       await startHttps(ISPDB, ca.issue(['ispdb.d.test']), (request, response) => {
         if (request.url === '/v1.1/isp.d.test') return response.end(autoconfigXml('isp.d.test'));
+        if (request.url === '/v1.1/half.d.test') return response.end(autoconfigXml('ispdb-half.d.test'));
         response.writeHead(404);
         response.end();
       }),
@@ -147,6 +152,21 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(seenUrls.includes('autoconfig.ac.d.test/mail/config-v1.1.xml?emailaddress=jane%40ac.d.test'));
     assert.equal(sourceOf(body, 'autoconfig')?.outcome, 'found');
     assert.doesNotMatch(JSON.stringify(body.sources), /jane|emailaddress/);
+  });
+
+  it('a document without a usable incoming server does not end the search: ISPDB and SRV answer, its SMTP comes after theirs', async () => {
+    const body = await found('domain=half.d.test');
+    assert.equal(sourceOf(body, 'autoconfig')?.outcome, 'partial');
+    assert.match(sourceOf(body, 'autoconfig')?.detail ?? '', /no supported socketType.*no incoming server/);
+    assert.equal(sourceOf(body, 'ispdb')?.outcome, 'found');
+    assert.equal(body.incoming[0]?.host, 'imap.ispdb-half.d.test');
+    assert.equal(body.incoming[0]?.recommended, true);
+    // The half document's SMTP is used, but below every complete answer's (SRV's too, when it
+    // settled before the ISPDB: its _submission target on 465 is implicit TLS, RFC 8314).
+    const outgoing = body.outgoing.map((server) => `${server.host}:${server.port}:${server.security}`);
+    assert.equal(outgoing[0], 'smtp.ispdb-half.d.test:465:tls');
+    assert.equal(outgoing.at(-1), 'smtp.half.d.test:465:tls');
+    assert.ok(outgoing.every((entry) => !entry.includes('starttls')), outgoing.join());
   });
 
   it('answers from the well-known location', async () => {

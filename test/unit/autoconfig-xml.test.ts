@@ -85,6 +85,63 @@ describe('parseAutoconfigXml', () => {
     assert.equal(result.data.incoming.length, 0);
   });
 
+  it('drops socketType values the draft does not define (TLS, ssl/tls, auto) instead of guessing implicit TLS', () => {
+    for (const value of ['TLS', 'tls', 'ssl/tls', 'auto', 'SSL/TLS', '']) {
+      const result = parseAutoconfigXml(wrap(imap(`<hostname>imap.x.test</hostname><port>143</port><socketType>${value}</socketType>`)));
+      assert.ok(result.ok);
+      assert.equal(result.data.incoming.length, 0, `socketType "${value}" must not be read`);
+      assert.match(result.dropped.join(), /no supported socketType/);
+    }
+    for (const [value, security] of [['SSL', 'tls'], ['STARTTLS', 'starttls'], ['plain', 'none'], ['starttls', 'starttls']] as const) {
+      const result = parseAutoconfigXml(wrap(imap(`<hostname>imap.x.test</hostname><port>143</port><socketType>${value}</socketType>`)));
+      assert.ok(result.ok);
+      assert.equal(result.data.incoming[0]?.security, security);
+    }
+  });
+
+  it('reads repeated child elements by the first supported value instead of dropping the section', () => {
+    const result = parseAutoconfigXml(
+      wrap(
+        imap(`<hostname>imap.first.test</hostname><hostname>imap.second.test</hostname>
+<port>993</port><port>143</port>
+<socketType>TLS</socketType><socketType>SSL</socketType><socketType>STARTTLS</socketType>
+<username>%EMAILLOCALPART%</username><username>%EMAILADDRESS%</username>
+<authentication>future-method</authentication><authentication>OAuth2</authentication><authentication system="sasl">SCRAM-SHA-256-PLUS</authentication><authentication>password-cleartext</authentication>`),
+      ),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.data.incoming, [
+      { protocol: 'imap', host: 'imap.first.test', port: 993, security: 'tls', username: '%EMAILLOCALPART%', authentication: ['oauth2', 'password-cleartext'] },
+    ]);
+  });
+
+  it('reads the autoconfig 1.2 additions: URL-based servers, <oAuth2>, <domain purpose="mx">, authentication with a system', () => {
+    const result = parseAutoconfigXml(`<?xml version="1.0"?><clientConfig version="1.2">
+<emailProvider id="x.test"><domain>x.test</domain><domain purpose="mx">hoster.test</domain><domain purpose="future">other.test</domain>
+<incomingServer type="jmap"><url>https://jmap.x.test/session</url><authentication>OAuth2</authentication><authentication system="http">Basic</authentication></incomingServer>
+<incomingServer type="activeSync"><url>https://mail.x.test/Microsoft-Server-ActiveSync</url></incomingServer>
+<incomingServer type="ews"><url>http://mail.x.test/EWS/Exchange.asmx</url></incomingServer>
+<incomingServer type="imap"><hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketType><authentication system="http">Basic</authentication><authentication>password-cleartext</authentication></incomingServer>
+</emailProvider>
+<oAuth2><authURL>https://login.x.test/auth</authURL><tokenURL>https://login.x.test/token</tokenURL><issuer>login.x.test</issuer><scope>IMAP SMTP offline_access</scope></oAuth2>
+</clientConfig>`);
+    assert.ok(result.ok);
+    assert.deepEqual(result.data.domains, ['x.test']);
+    assert.deepEqual(result.data.mxDomains, ['hoster.test']);
+    assert.deepEqual(result.data.urlServers, [
+      { kind: 'jmap', url: 'https://jmap.x.test/session' },
+      { kind: 'activesync', url: 'https://mail.x.test/Microsoft-Server-ActiveSync' },
+    ]);
+    assert.match(result.dropped.join(), /ews server has no https URL/);
+    assert.deepEqual(result.data.incoming.map((server) => server.authentication), [['password-cleartext']]);
+    assert.deepEqual(result.data.oauth2, {
+      issuer: 'login.x.test',
+      scopes: ['IMAP', 'SMTP', 'offline_access'],
+      authorizationEndpoint: 'https://login.x.test/auth',
+      tokenEndpoint: 'https://login.x.test/token',
+    });
+  });
+
   it('refuses any DOCTYPE, so an entity bomb is never expanded', () => {
     const bomb = `<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -10,7 +10,7 @@ describe('configuration', () => {
     assert.equal(config.LOOKUP_TIMEOUT_MS, 8000);
     assert.deepEqual(config.DNS_SERVERS, []);
     assert.deepEqual(config.PROBE_ALLOW_CIDRS, []);
-    assert.equal(config.ISPDB_URL, 'https://autoconfig.thunderbird.net/v1.1/');
+    assert.deepEqual(config.ISPDB_URLS, ['https://autoconfig.thunderbird.net/v1.1/', 'https://v1.ispdb.net/']);
   });
 
   it('parses lists', () => {
@@ -30,8 +30,13 @@ describe('configuration', () => {
     );
   });
 
-  it('accepts an empty ISPDB_URL (disabled)', () => {
-    assert.equal(loadConfig({ ISPDB_URL: '' }).ISPDB_URL, '');
+  it('reads ISPDB_URLS as a list; ISPDB_URL still works as its one-entry alias, and empty disables', () => {
+    assert.deepEqual(loadConfig({ ISPDB_URLS: 'https://a.test/v1.1/, https://b.test/' }).ISPDB_URLS, ['https://a.test/v1.1/', 'https://b.test/']);
+    assert.deepEqual(loadConfig({ ISPDB_URL: 'https://a.test/v1.1/' }).ISPDB_URLS, ['https://a.test/v1.1/']);
+    assert.deepEqual(loadConfig({ ISPDB_URLS: 'https://b.test/', ISPDB_URL: 'https://a.test/' }).ISPDB_URLS, ['https://b.test/']);
+    assert.deepEqual(loadConfig({ ISPDB_URL: '' }).ISPDB_URLS, []);
+    assert.deepEqual(loadConfig({ ISPDB_URLS: '' }).ISPDB_URLS, []);
     assert.throws(() => loadConfig({ ISPDB_URL: 'ftp://x' }), ConfigError);
+    assert.throws(() => loadConfig({ ISPDB_URLS: 'https://a.test/,ftp://x' }), /ISPDB_URLS/);
   });
 });

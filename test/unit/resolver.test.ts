@@ -208,3 +208,127 @@ describe('rankServers (merge)', () => {
     assert.equal(ranked.incoming[0]?.source, 'srv:_imaps._tcp.x.test');
   });
 });
+
+describe('Resolver: no half-answers', () => {
+  const smtp = (host: string, overrides: Partial<CandidateServer> = {}) => server(host, { protocol: 'smtp', port: 465, ...overrides });
+
+  it('a document with only outgoing servers is partial: lower-ranked sources still run, its SMTP ranks after theirs', async () => {
+    const autoconfig = immediate('autoconfig', 10, { outcome: 'partial', servers: [smtp('smtp.own.test')], detail: 'only SMTP' });
+    const srv = controlled('srv', 30);
+    const resolver = new Resolver([autoconfig, srv]);
+    const pending = resolver.resolve({ subject, deadlineMs: 5000, log });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(srv.aborted, false, 'a partial answer must not end the search');
+    srv.resolveWith({ outcome: 'found', servers: [server('imap.srv.test'), smtp('smtp.srv.test', { port: 587, security: 'starttls' })] });
+    const discovery = await pending;
+    assert.equal(discovery.found, true);
+    assert.deepEqual(discovery.incoming.map((entry) => entry.host), ['imap.srv.test']);
+    assert.deepEqual(discovery.outgoing.map((entry) => entry.host), ['smtp.srv.test', 'smtp.own.test']);
+    assert.deepEqual(discovery.sources.map((report) => [report.name, report.outcome]), [['autoconfig', 'partial'], ['srv', 'found']]);
+  });
+
+  it('only outgoing servers from every source is not found (no 200 without an incoming server), and guessing runs', async () => {
+    const guess = controlled('guess', 100, { fallback: true });
+    const resolver = new Resolver([immediate('autoconfig', 10, { outcome: 'partial', servers: [smtp('smtp.own.test')] }), guess]);
+    const pending = resolver.resolve({ subject, deadlineMs: 5000, log });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(guess.calls, 1);
+    guess.resolveWith({ outcome: 'not-found' });
+    const discovery = await pending;
+    assert.equal(discovery.found, false);
+    assert.deepEqual(discovery.outgoing.map((entry) => entry.host), ['smtp.own.test']);
+  });
+
+  it('drops every server whose port and security contradict RFC 8314, from any source, and says so in its report', async () => {
+    const bad: CandidateServer[] = [
+      server('starttls-on-993.test', { port: 993, security: 'starttls' }),
+      server('plain-on-995.test', { protocol: 'pop3', port: 995, security: 'none' }),
+      smtp('starttls-on-465.test', { security: 'starttls' }),
+      server('tls-on-143.test', { port: 143, security: 'tls' }),
+      server('tls-on-110.test', { protocol: 'pop3', port: 110, security: 'tls' }),
+      smtp('tls-on-587.test', { port: 587, security: 'tls' }),
+    ];
+    const good: CandidateServer[] = [
+      server('imaps.test'),
+      server('imap.test', { port: 143, security: 'starttls' }),
+      smtp('submission.test', { port: 587, security: 'starttls' }),
+      server('other-port.test', { port: 10993, security: 'tls' }),
+    ];
+    const discovery = await new Resolver([immediate('doc', 10, { outcome: 'found', servers: [...bad, ...good], detail: 'ten servers' })]).resolve({
+      subject,
+      deadlineMs: 5000,
+      log,
+    });
+    const hosts = [...discovery.incoming, ...discovery.outgoing].map((entry) => entry.host).sort();
+    assert.deepEqual(hosts, good.map((entry) => entry.host).sort());
+    const detail = discovery.sources[0]?.detail ?? '';
+    for (const entry of bad) assert.match(detail, new RegExp(`${entry.host}:${entry.port} dropped`));
+  });
+
+  it('a found answer whose servers all break the invariant counts as nothing: guessing runs', async () => {
+    const guess = immediate('guess', 100, { outcome: 'found', servers: [server('imap.guessed.test')] });
+    const discovery = await new Resolver([
+      immediate('doc', 10, { outcome: 'found', servers: [server('x.test', { port: 993, security: 'starttls' })] }),
+      { ...guess, fallback: true },
+    ]).resolve({ subject, deadlineMs: 5000, log });
+    assert.deepEqual(discovery.incoming.map((entry) => entry.host), ['imap.guessed.test']);
+  });
+});
+
+describe('Resolver: companion sources (alternatives only)', () => {
+  const jmap = { kind: 'jmap' as const, url: 'https://jmap.example.test/session', source: 'jmap:https://example.test/.well-known/jmap', trusted: true };
+  const companion = (delayMs: number): Source & { aborted: boolean } => {
+    const source = {
+      name: 'jmap',
+      priority: 60,
+      companion: true,
+      aborted: false,
+      lookup: (context: SourceContext) =>
+        new Promise<SourceResult>((resolve) => {
+          const timer = setTimeout(() => resolve({ outcome: 'not-found', alternatives: [jmap] }), delayMs);
+          context.signal.addEventListener('abort', () => {
+            source.aborted = true;
+            clearTimeout(timer);
+            resolve({ outcome: 'timeout' });
+          });
+        }),
+    };
+    return source;
+  };
+
+  it('merges the alternatives of a companion that answers within the grace, whatever the ranked outcome', async () => {
+    const discovery = await new Resolver([immediate('autoconfig', 10, found('imap.example.test')), companion(20)], { companionGraceMs: 500 }).resolve({
+      subject,
+      deadlineMs: 5000,
+      log,
+    });
+    assert.deepEqual(discovery.alternatives, [jmap]);
+    assert.equal(discovery.sources.find((report) => report.name === 'jmap')?.outcome, 'not-found');
+  });
+
+  it('never holds the answer back by more than the grace: a slow companion is aborted and reported skipped', async () => {
+    const slow = companion(10_000);
+    const started = performance.now();
+    const discovery = await new Resolver([immediate('autoconfig', 10, found('imap.example.test')), slow], { companionGraceMs: 50 }).resolve({
+      subject,
+      deadlineMs: 5000,
+      log,
+    });
+    const ms = performance.now() - started;
+    assert.ok(ms < 1000, `answered after ${ms} ms`);
+    assert.equal(slow.aborted, true);
+    assert.deepEqual(discovery.alternatives, []);
+    assert.equal(discovery.found, true);
+    assert.match(discovery.sources.find((report) => report.name === 'jmap')?.detail ?? '', /no answer within 50 ms/);
+  });
+
+  it('does not wait for a companion that never started because the provider database answered from memory', async () => {
+    const never = companion(10_000);
+    const local: Source = { name: 'provider-db', priority: 0, local: true, lookup: async () => found('imap.db.test') };
+    const started = performance.now();
+    const discovery = await new Resolver([local, never], { companionGraceMs: 2000 }).resolve({ subject, deadlineMs: 5000, log });
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(never.aborted, false, 'the companion was never started');
+    assert.equal(discovery.sources.find((report) => report.name === 'jmap')?.outcome, 'skipped');
+  });
+});

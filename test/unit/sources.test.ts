@@ -122,16 +122,36 @@ describe('autoconfig sources', () => {
 });
 
 describe('ISPDB source', () => {
-  it('fetches <ISPDB_URL><domain>', async () => {
+  it('fetches <base><domain> of the first ISPDB_URLS entry', async () => {
     const url = 'https://ispdb.test/v1.1/example.test';
-    const result = await createIspdbSource(fakeHttp({ [url]: ok(url, xml('imap.example.test')) }), 'https://ispdb.test/v1.1/').lookup(context());
+    const http = fakeHttp({ [url]: ok(url, xml('imap.example.test')) });
+    const result = await createIspdbSource(http, ['https://ispdb.test/v1.1/', 'https://second.test/']).lookup(context());
     assert.equal(result.outcome, 'found');
     assert.ok(result.outcome === 'found' && result.servers[0]?.source === `ispdb:${url}` && result.servers[0].trusted);
+    assert.deepEqual(http.asked, [url]);
   });
 
-  it('is skipped without touching the network when ISPDB_URL is empty', async () => {
+  it('asks the second base only when the first fails, not when it answers 404', async () => {
+    const first = 'https://ispdb.test/v1.1/example.test';
+    const second = 'https://second.test/example.test';
+    const bases = ['https://ispdb.test/v1.1/', 'https://second.test/'];
+    const notThere = fakeHttp({ [second]: ok(second, xml('imap.example.test')) });
+    assert.equal((await createIspdbSource(notThere, bases).lookup(context())).outcome, 'not-found');
+    assert.deepEqual(notThere.asked, [first]);
+
+    const failing = fakeHttp({
+      [first]: { ok: false, code: 'timeout', message: 'no complete answer within 3000 ms', url: first },
+      [second]: ok(second, xml('imap.example.test')),
+    });
+    const result = await createIspdbSource(failing, bases).lookup(context());
+    assert.deepEqual(failing.asked, [first, second]);
+    assert.ok(result.outcome === 'found' && result.servers[0]?.source === `ispdb:${second}`);
+    assert.match(result.detail ?? '', /asked after https:\/\/ispdb\.test\/v1\.1\/example\.test: timeout/);
+  });
+
+  it('is skipped without touching the network when ISPDB_URLS is empty', async () => {
     const http = fakeHttp({});
-    const result = await createIspdbSource(http, '').lookup(context());
+    const result = await createIspdbSource(http, []).lookup(context());
     assert.equal(result.outcome, 'skipped');
     assert.equal(http.asked.length, 0);
   });
@@ -145,6 +165,22 @@ describe('SRV source', () => {
       { name: 'a.test', port: 1, priority: 10, weight: 50 },
     ]);
     assert.deepEqual(ordered.map((record) => record.name), ['a.test', 'b.test', 'c.test']);
+  });
+
+  it('decides security by port as clients connect (RFC 8314 §3, §5.1): 465/993/995 are implicit TLS under any label', async () => {
+    const dns = fakeDns({
+      srv: {
+        '_submission._tcp.example.test': srvOk({ name: 'smtp.example.test', port: 465, priority: 0, weight: 0 }),
+        '_imap._tcp.example.test': srvOk({ name: 'imap.example.test', port: 993, priority: 0, weight: 0 }, { name: 'imap.example.test', port: 143, priority: 1, weight: 0 }),
+        '_pop3._tcp.example.test': srvOk({ name: 'pop.example.test', port: 995, priority: 0, weight: 0 }),
+      },
+    });
+    const result = await createSrvSource(dns).lookup(context());
+    assert.ok(result.outcome === 'found');
+    assert.deepEqual(
+      result.servers.map((server) => `${server.protocol} ${server.port} ${server.security}`),
+      ['imap 993 tls', 'imap 143 starttls', 'pop3 995 tls', 'smtp 465 tls'],
+    );
   });
 
   it('maps each RFC 6186 / 8314 service and keeps the RFC 2782 order', async () => {
@@ -218,7 +254,7 @@ describe('MX source', () => {
     const suffix = withSuffix.mxSuffixes[0] ?? '';
     const dns = fakeDns({ mx: { 'example.test': mx({ exchange: 'backup.other.test', priority: 20 }, { exchange: `aspmx.${suffix}`, priority: 5 }) } });
     const http = fakeHttp({});
-    const result = await createMxSource({ dns, providerDb, http, ispdbUrl: '' }).lookup(context());
+    const result = await createMxSource({ dns, providerDb, http, ispdbUrls: [] }).lookup(context());
     assert.equal(result.outcome, 'found');
     if (result.outcome !== 'found') return;
     assert.equal(result.provider?.id, withSuffix.id);
@@ -235,7 +271,7 @@ describe('MX source', () => {
       [parentIspdb]: ok(parentIspdb, xml('imap.hoster.test')),
       [registrableAutoconfig]: ok(registrableAutoconfig, xml('other.hoster.test')),
     });
-    const result = await createMxSource({ dns, providerDb, http, ispdbUrl: 'https://ispdb.test/v1.1/' }).lookup(context());
+    const result = await createMxSource({ dns, providerDb, http, ispdbUrls: ['https://ispdb.test/v1.1/'] }).lookup(context());
     assert.equal(result.outcome, 'found');
     if (result.outcome !== 'found') return;
     assert.equal(result.servers[0]?.host, 'imap.hoster.test', 'the parent domain ranks before the registrable one');
@@ -248,7 +284,7 @@ describe('MX source', () => {
     const providerDb = await loadTestProviderDb();
     const http = fakeHttp({});
     const run = (answer: DnsAnswer<MxRecord> | undefined) =>
-      createMxSource({ dns: fakeDns({ mx: answer ? { 'example.test': answer } : {} }), providerDb, http, ispdbUrl: '' }).lookup(context());
+      createMxSource({ dns: fakeDns({ mx: answer ? { 'example.test': answer } : {} }), providerDb, http, ispdbUrls: [] }).lookup(context());
     assert.equal((await run(mx({ exchange: '', priority: 0 }))).outcome, 'not-found');
     assert.equal((await run(undefined)).outcome, 'not-found');
     assert.equal((await run({ ok: false, kind: 'error', code: 'ESERVFAIL', message: 'x' })).outcome, 'error');
@@ -260,7 +296,7 @@ describe('MX source', () => {
     const http = fakeHttp({});
     for (const exchange of ['mx.evil.test/x?', 'user@mx.evil.test', 'mx.evil.test#frag', '127.0.0.1']) {
       const dns = fakeDns({ mx: { 'example.test': mx({ exchange, priority: 10 }) } });
-      const result = await createMxSource({ dns, providerDb, http, ispdbUrl: 'https://ispdb.test/v1.1/' }).lookup(context());
+      const result = await createMxSource({ dns, providerDb, http, ispdbUrls: ['https://ispdb.test/v1.1/'] }).lookup(context());
       assert.equal(result.outcome, 'not-found', exchange);
     }
     assert.deepEqual(http.asked, []);
