@@ -99,6 +99,21 @@ describe('HttpClient against hostile servers (loopback)', () => {
           case '/500':
             response.writeHead(500);
             return response.end('no');
+          case '/echo': {
+            let received = '';
+            request.on('data', (chunk: Buffer) => (received += chunk.toString()));
+            request.on('end', () => {
+              response.setHeader('content-type', 'text/plain');
+              response.end(`${request.method} ${request.headers['content-type'] ?? '-'} ${received}`);
+            });
+            return;
+          }
+          case '/post-307':
+            response.writeHead(307, { location: '/echo' });
+            return response.end();
+          case '/post-302':
+            response.writeHead(302, { location: '/echo' });
+            return response.end();
           default:
             response.writeHead(404);
             return response.end();
@@ -126,6 +141,24 @@ describe('HttpClient against hostile servers (loopback)', () => {
   it('fetches over HTTPS with a certificate from the configured CA', async () => {
     const result = await client.get('https://good.h.test/ok');
     assert.deepEqual(result, { ok: true, status: 200, body: '<ok/>', url: 'https://good.h.test/ok', contentType: 'text/xml', redirects: 0, dnsTtlS: 300 });
+  });
+
+  it('POSTs a body with its content type; 307 repeats the POST, 302 continues as a GET without the body (fetch standard)', async () => {
+    const direct = await client.post('https://good.h.test/echo', '<Autodiscover/>', { contentType: 'text/xml' });
+    assert.equal(direct.ok && direct.body, 'POST text/xml <Autodiscover/>');
+    const kept = await client.post('https://good.h.test/post-307', '<a/>', { contentType: 'text/xml' });
+    assert.equal(kept.ok && kept.body, 'POST text/xml <a/>');
+    const downgraded = await client.post('https://good.h.test/post-302', '<a/>', { contentType: 'text/xml' });
+    assert.equal(downgraded.ok && downgraded.body, 'GET - ');
+  });
+
+  it("with redirect: 'manual' answers the 3xx with its resolved Location and never fetches the target", async () => {
+    const before = hits.get('/two') ?? 0;
+    const result = await client.get('https://good.h.test/three', { redirect: 'manual' });
+    assert.ok(result.ok);
+    assert.equal(result.status, 301);
+    assert.equal(result.location, 'https://good.h.test/two');
+    assert.equal(hits.get('/two') ?? 0, before);
   });
 
   it('refuses a certificate from an unknown CA (system store only) and one for another name', async () => {
