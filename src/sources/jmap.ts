@@ -151,7 +151,7 @@ async function probe(http: HttpClient, url: string, signal: AbortSignal): Promis
 }
 
 /**
- * Source 8 (companion): JMAP discovery (RFC 8620 §2.2). Asks `_jmap._tcp.<domain>` and
+ * Companion source: JMAP discovery (RFC 8620 §2.2). Asks `_jmap._tcp.<domain>` and
  * `https://<domain>/.well-known/jmap` at once, then the well-known URL of each SRV target. A redirect,
  * a 401 or a session object shows a JMAP endpoint; it is reported as an alternative, never as a server,
  * so the outcome is at best `not-found` with `alternatives`. Privacy: only the domain is used.
