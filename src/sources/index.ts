@@ -6,6 +6,7 @@ import { createAutoconfigSource, createWellKnownAutoconfigSource } from './autoc
 import { createGuessSource } from './guess.js';
 import { createHttpAutoconfigSource } from './http-autoconfig.js';
 import { createIspdbSource } from './ispdb.js';
+import { createJmapSource } from './jmap.js';
 import { createMxSource } from './mx.js';
 import { createProviderDbSource } from './provider-db.js';
 import { createSrvSource } from './srv.js';
@@ -33,7 +34,7 @@ export function createHttpClient(config: Config, network: Network, extra: { ca?:
 /**
  * The sources a lookup consults, in no particular order (the resolver ranks them by priority):
  * provider-db 0 > https autoconfig 10, well-known 11 > ISPDB 20 > SRV 30 > MX 40 > http autoconfig 50;
- * guess 100 runs only when all of them found nothing.
+ * guess 100 runs only when all of them found nothing; JMAP is a companion (alternatives only, unranked).
  */
 export function createDefaultSources(deps: SourceDeps): Source[] {
   const http = deps.http ?? createHttpClient(deps.config, deps.network);
@@ -46,6 +47,7 @@ export function createDefaultSources(deps: SourceDeps): Source[] {
     createSrvSource(dns),
     createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrls: deps.config.ISPDB_URLS }),
     createHttpAutoconfigSource(http),
+    createJmapSource({ http, dns }),
     createGuessSource({ network: deps.network, timeoutMs: Math.min(deps.config.CHECK_TIMEOUT_MS, 3_000) }),
   ];
 }

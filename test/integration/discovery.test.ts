@@ -63,7 +63,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(withSuffix);
     mxProvider = { id: withSuffix.id, suffix: withSuffix.mxSuffixes[0] ?? '' };
 
-    const webNames = ['autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
+    const webNames = ['jmaponly.d.test', 'both.d.test', 'autoconfig.both.d.test', 'autoconfig.v12.d.test', 'autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
     const leaf = ca.issue(webNames);
     for (const name of webNames) dns.set(name, A(WEB));
     dns.set('autoconfig.http.d.test', A(WEB));
@@ -75,6 +75,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     dns.set('blocked.d.test', A(REFUSED));
     dns.set('_imaps._tcp.srv.d.test', SRV_IMAPS('imap.srv.d.test'));
     dns.set('_imaps._tcp.half.d.test', SRV_IMAPS('imap.srv-half.d.test'));
+    dns.set('api.jmaponly.d.test', A(REFUSED));
     dns.set('_submission._tcp.half.d.test', [{ type: 'SRV', target: 'smtp.srv-half.d.test', port: 465, priority: 0, weight: 0 }]);
     dns.set('_submission._tcp.srv.d.test', [{ type: 'SRV', target: 'smtp.srv.d.test', port: 587, priority: 0, weight: 0 }]);
     dns.set('_pop3s._tcp.srv.d.test', [{ type: 'SRV', target: '.', port: 0, priority: 0, weight: 0 }]);
@@ -96,6 +97,17 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
         response.end(body);
       };
       if (host === 'autoconfig.ac.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('ac.d.test'));
+      if ((host === 'jmaponly.d.test' || host === 'both.d.test') && path === '/.well-known/jmap') {
+        response.writeHead(307, { location: `https://api.${host}/jmap/session` });
+        return response.end();
+      }
+      if (host === 'autoconfig.both.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('both.d.test'));
+      if (host === 'autoconfig.v12.d.test' && path === '/mail/config-v1.1.xml') {
+        return xml(autoconfigXml('v12.d.test').replace('<clientConfig version="1.1">', '<clientConfig version="1.2">').replace(
+          '<incomingServer type="imap">',
+          '<incomingServer type="jmap"><url>https://jmap.v12.d.test/session</url><authentication>OAuth2</authentication></incomingServer><incomingServer type="imap">',
+        ));
+      }
       // Its IMAP section is invalid (an undefined socketType), so only its SMTP section is usable.
       if (host === 'autoconfig.half.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('half.d.test').replace('<socketType>SSL</socketType>', '<socketType>TLS</socketType>'));
       if (host === 'autoconfig.crowd.d.test' && path === '/mail/config-v1.1.xml') return void setTimeout(() => xml(autoconfigXml('crowd.d.test')), 200);
@@ -167,6 +179,31 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.equal(outgoing[0], 'smtp.ispdb-half.d.test:465:tls');
     assert.equal(outgoing.at(-1), 'smtp.half.d.test:465:tls');
     assert.ok(outgoing.every((entry) => !entry.includes('starttls')), outgoing.join());
+  });
+
+  it('a domain that publishes only JMAP gets 404 not_found with the JMAP session URL in alternatives (never fetched)', async () => {
+    const response = await lookup('domain=jmaponly.d.test');
+    assert.equal(response.statusCode, 404);
+    const body = response.json() as { error: { code: string; message: string }; alternatives?: unknown[]; sources?: { name: string; outcome: string }[] };
+    assert.equal(body.error.code, 'not_found');
+    assert.match(body.error.message, /offers jmap/);
+    assert.deepEqual(body.alternatives, [
+      { kind: 'jmap', url: 'https://api.jmaponly.d.test/jmap/session', source: 'jmap:https://jmaponly.d.test/.well-known/jmap', trusted: true },
+    ]);
+    assert.equal(body.sources?.find((entry) => entry.name === 'jmap')?.outcome, 'not-found');
+    // The session host resolves to a refused address: it was never even attempted.
+    assert.equal(refused443.connections, 0);
+  });
+
+  it('lists JMAP beside the IMAP answer of a domain that publishes both, and 1.2 URL servers from its autoconfig', async () => {
+    const both = await found('domain=both.d.test');
+    assert.equal(both.incoming[0]?.host, 'imap.both.d.test');
+    assert.deepEqual(both.alternatives.map((entry) => `${entry.kind} ${entry.url}`), ['jmap https://api.both.d.test/jmap/session']);
+    const v12 = await found('domain=v12.d.test');
+    assert.equal(v12.incoming[0]?.host, 'imap.v12.d.test');
+    assert.deepEqual(v12.alternatives, [
+      { kind: 'jmap', url: 'https://jmap.v12.d.test/session', source: 'autoconfig:https://autoconfig.v12.d.test/mail/config-v1.1.xml', trusted: true },
+    ]);
   });
 
   it('answers from the well-known location', async () => {
