@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { contrastScript, FakeChecker, freeUdpPort, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
+import { startHttps, type Started } from '../helpers/servers.js';
+import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 const WIDGET = 'mail-settings-lookup';
 
@@ -15,6 +17,8 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
   let hostUrl: string;
   let closeHost: () => Promise<void>;
   let dns: TestDnsServer;
+  let ca: TestCa;
+  let jmapHost: Started<unknown>;
   const checker = new FakeChecker();
 
   before(async () => {
@@ -24,8 +28,18 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     dns.set('_imap._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 143, priority: 10, weight: 1 }]);
     dns.set('_pop3s._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 995, priority: 10, weight: 1 }]);
     dns.set('_submissions._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 465, priority: 0, weight: 1 }]);
+    // A domain that publishes only JMAP (RFC 8620 §2.2), on an HTTPS host of a test CA at 127.0.4.20.
+    dns.set('jmap-only.test', [{ type: 'A', address: '127.0.4.20' }]);
     await dns.start();
-    ({ app, url: appUrl } = await startBrowserApp({ DNS_SERVERS: dns.server, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, { checker }));
+    ca = createTestCa();
+    jmapHost = await startHttps('127.0.4.20', ca.issue(['jmap-only.test']), (request, response) => {
+      response.writeHead(request.url === '/.well-known/jmap' ? 307 : 404, { location: 'https://api.jmap-only.test/jmap/session' });
+      response.end();
+    });
+    ({ app, url: appUrl } = await startBrowserApp(
+      { DNS_SERVERS: dns.server, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1', PROBE_ALLOW_CIDRS: '127.0.4.20/32' },
+      { checker, httpCa: ca.cert },
+    ));
     const page = (attributes: string, withApi = true) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Some ISP — help</title><link rel="icon" href="data:,"><script src="${appUrl}/widget.js" defer></script></head>
@@ -46,6 +60,8 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await closeHost?.();
     await app?.close();
     await dns?.stop();
+    await jmapHost?.stop();
+    ca?.dispose();
   });
 
   /** A fresh page that fails the test on script errors and CSP violations. */
@@ -327,6 +343,17 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     // The trace still shows why: every source consulted, with its outcome.
     assert.match((await page.locator('#h-sources').textContent()) ?? '', /Sources consulted \(\d+\)/);
     assert.match((await page.locator('ol.steps li').first().textContent()) ?? '', /provider-db.*not-found/);
+    await context.close();
+  });
+
+  it('desk: shows the JMAP session of a domain that offers no IMAP, with the trace', async () => {
+    const { context, page } = await open(`${appUrl}/desk?q=jmap-only.test`);
+    await page.locator('.status.problem').waitFor();
+    assert.match((await page.locator('#status').textContent()) ?? '', /Not found: no IMAP or POP3 settings are known for jmap-only\.test; it offers jmap/);
+    const alternatives = (await page.locator('ul.alternatives').textContent()) ?? '';
+    assert.match(alternatives, /JMAP\s+https:\/\/api\.jmap-only\.test\/jmap\/session\s+from jmap:https:\/\/jmap-only\.test\/\.well-known\/jmap/);
+    assert.match((await page.locator('ol.steps').textContent()) ?? '', /jmap.*not-found.*JMAP session at/s);
+    await saveScreenshot(await page.screenshot({ fullPage: true }), 'desk-jmap-only.png');
     await context.close();
   });
 });

@@ -1,12 +1,12 @@
 // The browser side of the lookup API: one fetch helper shared by the widget and the desk page.
-import type { Check, LookupResult, Server, SourceReport } from '../../src/domain/schemas.js';
+import type { Alternative, Check, LookupResult, Server, SourceReport } from '../../src/domain/schemas.js';
 
-export type { Check, LookupResult, Server, SourceReport };
+export type { Alternative, Check, LookupResult, Server, SourceReport };
 
 /** What a lookup call ended with, as the pages render it. */
 export type LookupOutcome =
   | { kind: 'ok'; result: LookupResult; ms: number }
-  | { kind: 'not-found'; message: string; sources: SourceReport[] }
+  | { kind: 'not-found'; message: string; sources: SourceReport[]; alternatives: Alternative[] }
   | { kind: 'rate-limited'; retryAfterS: number | null; message: string }
   | { kind: 'invalid'; message: string }
   | { kind: 'error'; status: number; message: string };
@@ -48,8 +48,14 @@ export async function fetchLookup(base: string, query: LookupQuery, signal?: Abo
   if (response.ok && body) return { kind: 'ok', result: body as LookupResult, ms: Math.round(performance.now() - started) };
   if (response.status === 404) {
     // The lookup's 404 carries the trace of every source consulted (support staff want the why).
-    const sources = (body as { sources?: unknown } | null)?.sources;
-    return { kind: 'not-found', message, sources: Array.isArray(sources) ? (sources as SourceReport[]) : [] };
+    // A domain that offers only JMAP or Exchange lists them in `alternatives`.
+    const { sources, alternatives } = (body ?? {}) as { sources?: unknown; alternatives?: unknown };
+    return {
+      kind: 'not-found',
+      message,
+      sources: Array.isArray(sources) ? (sources as SourceReport[]) : [],
+      alternatives: Array.isArray(alternatives) ? (alternatives as Alternative[]) : [],
+    };
   }
   if (response.status === 429) {
     const retry = Number(response.headers.get('retry-after'));

@@ -1,5 +1,5 @@
 // The support-desk page at /desk: the whole lookup trace, live checks, and a shareable URL.
-import { fetchLookup, type Check, type LookupOutcome, type LookupResult, type Server, type SourceReport } from './api.js';
+import { fetchLookup, type Alternative, type Check, type LookupOutcome, type LookupResult, type Server, type SourceReport } from './api.js';
 import { copyText, h, replaceChildren, type Child } from './dom.js';
 
 /** Page state, mirrored in the query string so a URL reproduces what the agent saw. */
@@ -82,7 +82,11 @@ function render(state: DeskState, outcome: LookupOutcome): void {
             ? `Invalid input: ${outcome.message}`
             : `Error${outcome.status ? ` ${outcome.status}` : ''}: ${outcome.message || 'the service did not answer'}`;
     replaceChildren(status, text);
-    replaceChildren(out, outcome.kind === 'not-found' && outcome.sources.length ? sourcesBlock(outcome.sources) : null);
+    replaceChildren(
+      out,
+      outcome.kind === 'not-found' && outcome.alternatives.length ? alternativesBlock(outcome.alternatives) : null,
+      outcome.kind === 'not-found' && outcome.sources.length ? sourcesBlock(outcome.sources) : null,
+    );
     return;
   }
   const result = outcome.result;
@@ -91,7 +95,7 @@ function render(state: DeskState, outcome: LookupOutcome): void {
   const failed = checked.filter((server) => !server.check?.ok).length;
   replaceChildren(
     status,
-    `${result.domain}: ${servers.length} servers from ${result.sources.filter((s) => s.outcome === 'found').length} of ${result.sources.length} sources` +
+    `${result.domain}: ${servers.length} servers from ${result.sources.filter((s) => s.outcome === 'found' || s.outcome === 'partial').length} of ${result.sources.length} sources` +
       (checked.length ? `; ${checked.length - failed} of ${checked.length} servers passed the live check` : '') +
       ` (${outcome.ms} ms${result.cached ? ', from cache' : ''}).`,
   );
@@ -99,6 +103,7 @@ function render(state: DeskState, outcome: LookupOutcome): void {
     out,
     summaryBlock(result, outcome.ms),
     serversBlock(result),
+    result.alternatives.length ? alternativesBlock(result.alternatives) : null,
     sourcesBlock(result.sources),
     checked.length ? checksBlock(checked) : null,
     h('section', { class: 'block' }, h('details', { class: 'raw' }, h('summary', {}, 'Raw API answer (JSON)'), h('pre', {}, JSON.stringify(result, null, 2)))),
@@ -192,6 +197,35 @@ function serversBlock(result: LookupResult): HTMLElement {
     h('h2', { id: 'h-servers' }, 'Servers, best first'),
     table('Incoming', result.incoming),
     table('Outgoing', result.outgoing),
+  );
+}
+
+const ALTERNATIVE_NAMES: Record<Alternative['kind'], string> = { jmap: 'JMAP', ews: 'Exchange Web Services', activesync: 'ActiveSync', graph: 'Microsoft Graph' };
+
+/** Access methods other than IMAP/POP3/SMTP: information for staff, never a recommendation. */
+function alternativesBlock(alternatives: Alternative[]): HTMLElement {
+  return h(
+    'section',
+    { class: 'block', 'aria-labelledby': 'h-alternatives' },
+    h('h2', { id: 'h-alternatives' }, 'Other access methods'),
+    h('p', { class: 'muted' }, 'Published by the domain for apps that speak them; not a replacement for the IMAP/SMTP settings above.'),
+    h(
+      'ul',
+      { class: 'alternatives' },
+      ...alternatives.map((alternative) =>
+        h(
+          'li',
+          {},
+          h('strong', {}, ALTERNATIVE_NAMES[alternative.kind] ?? alternative.kind),
+          ' ',
+          h('code', {}, alternative.url),
+          ' from ',
+          h('code', {}, alternative.source),
+          alternative.trusted ? null : ' ',
+          alternative.trusted ? null : pill('untrusted channel', 'warn'),
+        ),
+      ),
+    ),
   );
 }
 
