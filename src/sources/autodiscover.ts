@@ -51,6 +51,7 @@ export function requestAddress(email: string | null, domain: string): string {
 async function firstUsableInOrder<T>(
   tasks: ((signal: AbortSignal) => Promise<T>)[],
   usable: (value: T) => boolean,
+  onBug: (index: number) => T,
   signal: AbortSignal,
 ): Promise<(T | undefined)[]> {
   const inner = new AbortController();
@@ -67,11 +68,13 @@ async function firstUsableInOrder<T>(
     };
     if (tasks.length === 0) resolve();
     tasks.forEach((task, index) => {
-      void task(combined).then((result) => {
+      const settle = (result: T) => {
         results[index] = result;
         settled += 1;
         check();
-      });
+      };
+      // Tasks return failures as values; a rejection is a bug, kept from hanging the wait.
+      task(combined).then(settle, () => settle(onBug(index)));
     });
   });
   inner.abort();
@@ -148,7 +151,8 @@ export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
         return ask(url, isUnderDomain(target.host, domain) ? address : requestAddress(null, domain), inner);
       },
     ];
-    const results = await firstUsableInOrder(tasks, isUsable, signal);
+    const bug = (index: number): Asked => ({ url: shown[index] ?? domain, address, failure: { outcome: 'error', error: 'internal_error', url: shown[index] ?? domain } });
+    const results = await firstUsableInOrder(tasks, isUsable, bug, signal);
     // A candidate still running when an earlier one answered was aborted: it is reported as skipped.
     return results.map((result, index) => result ?? { url: shown[index] ?? domain, address, failure: { outcome: 'skipped', url: shown[index] ?? domain } });
   }
