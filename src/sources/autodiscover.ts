@@ -1,0 +1,263 @@
+import type { DnsResolver } from '../net/dns.js';
+import type { HttpClient } from '../net/http.js';
+import { buildAutodiscoverRequest, parseAutodiscoverXml, type AutodiscoverParseResult } from '../formats/autodiscover-xml.js';
+import { fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
+import { HOST } from './autoconfig-xml.js';
+import { isNullTarget, orderSrv } from './srv.js';
+import { documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
+
+/** Priority of Exchange Autodiscover: after the ISP's own autoconfig (10, 11), before the ISPDB (20). */
+export const AUTODISCOVER_PRIORITY = 15;
+
+/** Redirects (RedirectAddr and RedirectUrl together) followed at most, as Thunderbird allows. */
+export const MAX_AUTODISCOVER_REDIRECTS = 2;
+
+/** What the Autodiscover source needs. */
+export interface AutodiscoverSourceDeps {
+  http: HttpClient;
+  dns: DnsResolver;
+}
+
+/** The content type of the request; outlook.com wants exactly this spelling (Thunderbird bug 1454325). */
+const CONTENT_TYPE = 'text/xml; charset=utf-8';
+const PATH = '/autodiscover/autodiscover.xml';
+
+/** One POST of the request: where, with which address, and what came back. */
+interface Asked {
+  /** The URL posted to. */
+  url: string;
+  /** The address the request carried. Privacy: never reported. */
+  address: string;
+  /** What to report when nothing usable came back. */
+  failure?: SourceResult;
+  /** The parsed answer and the URL that gave it (after HTTP redirects), when there was one. */
+  answer?: { parsed: AutodiscoverParseResult; shownUrl: string; ttlS?: number };
+}
+
+/** True when `host` is the domain itself or a name under it (the domain's own hosts). */
+export function isUnderDomain(host: string, domain: string): boolean {
+  return host === domain || host.endsWith(`.${domain}`);
+}
+
+/** The address asked about: the user's when known, else postmaster (RFC 5321 §4.5.1: every mail domain has it). */
+export function requestAddress(email: string | null, domain: string): string {
+  return email ?? `postmaster@${domain}`;
+}
+
+/**
+ * Runs tasks at once and settles when the earliest-listed usable answer can no longer be beaten by
+ * an earlier task (the order of src/sources/mx.ts's firstFoundInOrder); the rest are aborted.
+ */
+async function firstUsableInOrder<T>(
+  tasks: ((signal: AbortSignal) => Promise<T>)[],
+  usable: (value: T) => boolean,
+  onBug: (index: number) => T,
+  signal: AbortSignal,
+): Promise<(T | undefined)[]> {
+  const inner = new AbortController();
+  const combined = AbortSignal.any([signal, inner.signal]);
+  const results: (T | undefined)[] = tasks.map(() => undefined);
+  await new Promise<void>((resolve) => {
+    let settled = 0;
+    const check = () => {
+      for (const result of results) {
+        if (result === undefined) break;
+        if (usable(result)) return resolve();
+      }
+      if (settled === tasks.length) resolve();
+    };
+    if (tasks.length === 0) resolve();
+    tasks.forEach((task, index) => {
+      const settle = (result: T) => {
+        results[index] = result;
+        settled += 1;
+        check();
+      };
+      // Tasks return failures as values; a rejection is a bug, kept from hanging the wait.
+      task(combined).then(settle, () => settle(onBug(index)));
+    });
+  });
+  inner.abort();
+  return results;
+}
+
+/** An answer that ends the search at its candidate: servers, or a redirect to follow. */
+function isUsable(asked: Asked): boolean {
+  const parsed = asked.answer?.parsed;
+  if (!parsed?.ok) return false;
+  return parsed.action !== 'settings' || parsed.servers.length > 0;
+}
+
+/**
+ * Source 2c: Exchange Autodiscover in its POX form (MS-OXDSCLI), as Thunderbird desktop asks it:
+ * POST the request to https://autodiscover.<domain>/autodiscover/autodiscover.xml, then
+ * https://<domain>/autodiscover/autodiscover.xml, then the target of `_autodiscover._tcp.<domain>`
+ * (port 443 only), all at once, the first usable answer in that order winning. RedirectAddr and
+ * RedirectUrl are followed (two hops at most, loops refused); IMAP, POP3 and SMTP sections become
+ * servers, an EWS endpoint an alternative.
+ * Security: HTTPS only, no credentials, every request through the HttpClient (address policy).
+ * Privacy: the user's address goes only to the domain's own hosts and the hosts their redirects
+ * name; an SRV target outside the domain is asked about postmaster@<domain>; no address is reported.
+ */
+export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
+  /** POSTs the request once and reads the answer; every failure is a value. */
+  async function ask(url: string, address: string, signal: AbortSignal): Promise<Asked> {
+    const response = await deps.http.post(url, buildAutodiscoverRequest(address), { contentType: CONTENT_TYPE, signal });
+    if (!response.ok) {
+      const shown = withoutQuery(response.url || url);
+      // A 401 is the usual Exchange answer to a request without credentials: a service is there,
+      // but this service never sends credentials.
+      if (response.code === 'http_error' && response.status === 401) {
+        return { url, address, failure: { outcome: 'not-found', detail: 'asks for credentials (never sent)', url: shown } };
+      }
+      return { url, address, failure: fetchFailure(response, shown) };
+    }
+    const shownUrl = withoutQuery(response.url);
+    const parsed = parseAutodiscoverXml(response.body, { address });
+    const ttlS = response.dnsTtlS !== undefined ? Math.max(MIN_TTL_S, response.dnsTtlS) : undefined;
+    return { url, address, answer: { parsed, shownUrl, ...(ttlS !== undefined ? { ttlS } : {}) } };
+  }
+
+  /** The SRV candidate of a domain: its first port-443 target, or why there is none. */
+  async function srvTarget(domain: string, signal: AbortSignal): Promise<{ host: string } | { failure: SourceResult }> {
+    const name = `_autodiscover._tcp.${domain}`;
+    const answer = await deps.dns.srv(name, signal);
+    if (!answer.ok) {
+      if (answer.kind === 'timeout') return { failure: { outcome: 'timeout', detail: `${name}: ${answer.code}`, url: name } };
+      if (answer.kind === 'error') return { failure: { outcome: 'error', error: 'dns_failed', detail: `${name}: ${answer.code}`, url: name } };
+      return { failure: { outcome: 'not-found', detail: `no SRV record ${name}`, url: name } };
+    }
+    if (isNullTarget(answer.records)) return { failure: { outcome: 'not-found', detail: `${name}: not offered (target ".")`, url: name } };
+    for (const record of orderSrv(answer.records)) {
+      const host = record.name.toLowerCase().replace(/\.$/, '');
+      // Security: the target becomes part of a URL, so it must be a plain host name; only 443,
+      // because the https URL carries no port (and the HttpClient allows no other).
+      if (record.port === 443 && HOST.test(host)) return { host };
+    }
+    return { failure: { outcome: 'not-found', detail: `${name}: no valid target on port 443`, url: name } };
+  }
+
+  /** Asks every candidate of one domain at once; returns them in candidate order. */
+  async function askDomain(domain: string, address: string, signal: AbortSignal): Promise<Asked[]> {
+    const shown = [`https://autodiscover.${domain}${PATH}`, `https://${domain}${PATH}`, `_autodiscover._tcp.${domain}`];
+    const tasks: ((inner: AbortSignal) => Promise<Asked>)[] = [
+      (inner) => ask(shown[0] as string, address, inner),
+      (inner) => ask(shown[1] as string, address, inner),
+      async (inner) => {
+        const target = await srvTarget(domain, inner);
+        const url = 'host' in target ? `https://${target.host}${PATH}` : `_autodiscover._tcp.${domain}`;
+        if (!('host' in target)) return { url, address, failure: target.failure };
+        // Privacy: a target outside the domain is someone else's host: it learns only postmaster.
+        return ask(url, isUnderDomain(target.host, domain) ? address : requestAddress(null, domain), inner);
+      },
+    ];
+    const bug = (index: number): Asked => ({ url: shown[index] ?? domain, address, failure: { outcome: 'error', error: 'internal_error', url: shown[index] ?? domain } });
+    const results = await firstUsableInOrder(tasks, isUsable, bug, signal);
+    // A candidate still running when an earlier one answered was aborted: it is reported as skipped.
+    return results.map((result, index) => result ?? { url: shown[index] ?? domain, address, failure: { outcome: 'skipped', url: shown[index] ?? domain } });
+  }
+
+  return {
+    name: 'autodiscover',
+    priority: AUTODISCOVER_PRIORITY,
+    async lookup({ subject, signal }): Promise<SourceResult> {
+      const alternatives: CandidateAlternative[] = [];
+      const notes: string[] = [];
+      const visited = new Set<string>();
+      let hops = 0;
+      const firstUrl = `https://autodiscover.${subject.domain}${PATH}`;
+      const withExtras = (result: SourceResult): SourceResult => {
+        const detail = [result.detail, ...notes].filter(Boolean).join('; ');
+        return { ...result, ...(detail ? { detail } : {}), ...(alternatives.length ? { alternatives } : {}), url: result.url ?? firstUrl };
+      };
+
+      // The current step: every candidate of a domain, or one URL a RedirectUrl named.
+      let step: { kind: 'domain'; domain: string; address: string } | { kind: 'url'; url: string; address: string } = {
+        kind: 'domain',
+        domain: subject.domain,
+        address: requestAddress(subject.email, subject.domain),
+      };
+      visited.add(`addr:${step.address.toLowerCase()}`);
+      for (;;) {
+        const asked: Asked[] = step.kind === 'domain' ? await askDomain(step.domain, step.address, signal) : [await ask(step.url, step.address, signal)];
+        for (const entry of asked) {
+          const parsed = entry.answer?.parsed;
+          if (parsed?.ok && parsed.action === 'settings' && parsed.ewsUrl && !alternatives.some((alternative) => alternative.url === parsed.ewsUrl)) {
+            alternatives.push({ kind: 'ews', url: parsed.ewsUrl, source: `autodiscover:${entry.answer?.shownUrl}`, trusted: true });
+          }
+        }
+        const winner: Asked | undefined = asked.find(isUsable);
+        // Aborted by the resolver (deadline, better answer, clients gone): what is left unasked says nothing.
+        if (!winner && signal.aborted) {
+          const summary = summarise(asked);
+          return withExtras({ outcome: 'timeout', ...(summary.detail ? { detail: summary.detail } : {}), ...(summary.url ? { url: summary.url } : {}) });
+        }
+        if (!winner?.answer) return withExtras(summarise(asked));
+        const { parsed, shownUrl, ttlS }: NonNullable<Asked['answer']> = winner.answer;
+        if (!parsed.ok) return withExtras(summarise(asked));
+        visited.add(`url:${winner.url}`);
+        visited.add(`url:${shownUrl}`);
+
+        if (parsed.action === 'settings') {
+          const servers = toCandidates(parsed.servers, `autodiscover:${shownUrl}`, true);
+          const extra = [...parsed.notes, ...(parsed.dropped.length ? [`dropped: ${parsed.dropped.join('; ')}`] : [])];
+          return withExtras(
+            documentResult(servers, {
+              detail: [`${servers.length} server(s)`, ...extra].join('; '),
+              url: shownUrl,
+              ...(ttlS !== undefined ? { ttlS } : {}),
+            }),
+          );
+        }
+
+        // A redirect: one more hop, unless it goes back to where the search has been.
+        const key = parsed.action === 'redirectAddr' ? `addr:${parsed.address.toLowerCase()}` : `url:${parsed.url}`;
+        if (visited.has(key)) {
+          return withExtras({ outcome: 'error', error: 'redirect_loop', detail: `${parsed.action} at ${shownUrl} leads back to where the search has been`, url: shownUrl });
+        }
+        hops += 1;
+        if (hops > MAX_AUTODISCOVER_REDIRECTS) {
+          return withExtras({ outcome: 'error', error: 'too_many_redirects', detail: `more than ${MAX_AUTODISCOVER_REDIRECTS} Autodiscover redirects (last at ${shownUrl})`, url: shownUrl });
+        }
+        visited.add(key);
+        if (parsed.action === 'redirectAddr') {
+          const domain: string = parsed.address.slice(parsed.address.lastIndexOf('@') + 1);
+          notes.push(`${shownUrl} redirected to an address at ${domain}`);
+          step = { kind: 'domain', domain, address: parsed.address };
+        } else {
+          // The same address goes on to the URL the answering host named (MS-OXDSCLI §3.1.5.2).
+          notes.push(`${shownUrl} redirected to ${withoutQuery(parsed.url)}`);
+          step = { kind: 'url', url: parsed.url, address: winner.address };
+        }
+      }
+    },
+  };
+}
+
+/** The outcome when no candidate gave a usable answer: the most telling failure, with every one listed. */
+function summarise(asked: Asked[]): SourceResult {
+  const results: SourceResult[] = asked.map((entry) => {
+    if (entry.failure) return entry.failure;
+    const answer = entry.answer;
+    if (!answer) return { outcome: 'skipped' };
+    const parsed = answer.parsed;
+    if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: answer.shownUrl };
+    if (parsed.action === 'settings') {
+      const extra = [...parsed.notes, ...(parsed.dropped.length ? [`dropped: ${parsed.dropped.join('; ')}`] : [])];
+      return { outcome: 'not-found', detail: ['no usable server', ...extra].join('; '), url: answer.shownUrl };
+    }
+    return { outcome: 'skipped', url: answer.shownUrl };
+  });
+  const detail = results.map((result, index) => `${result.url ?? asked[index]?.url}: ${result.outcome}${result.detail ? ` (${result.detail})` : ''}`).join('; ');
+  const url = asked[0]?.url;
+  const blocked = results.find((result) => result.outcome === 'blocked');
+  if (blocked) return { outcome: 'blocked', detail, url: blocked.url ?? url };
+  // An answer with settings but no usable server says more than any failure.
+  const settings = results.find((result, index) => result.outcome === 'not-found' && asked[index]?.answer?.parsed.ok);
+  if (settings) return { outcome: 'not-found', detail, url: settings.url ?? url };
+  const counted = results.filter((result) => result.outcome !== 'skipped');
+  if (counted.length > 0 && counted.every((result) => result.outcome === 'timeout')) return { outcome: 'timeout', detail, url };
+  const error = results.find((result) => result.outcome === 'error');
+  if (error && error.outcome === 'error') return { outcome: 'error', error: error.error, detail, url: error.url ?? url };
+  return { outcome: 'not-found', detail, url };
+}
