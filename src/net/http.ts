@@ -33,6 +33,8 @@ export type HttpResult =
       dnsTtlS?: number;
       /** With `redirect: 'manual'`: the resolved target of a 3xx answer (its body is dropped). */
       location?: string;
+      /** With `raw: true`: the body's exact bytes (e.g. for a digest; `body` is their lossy UTF-8 decoding). */
+      bytes?: Buffer;
     }
   | { ok: false; code: HttpErrorCode; message: string; url: string; status?: number };
 
@@ -62,6 +64,8 @@ export interface FetchOptions {
    * `location` resolved against the URL (e.g. RFC 8620 §2.2: the redirect of /.well-known/jmap is what is wanted).
    */
   redirect?: 'follow' | 'manual';
+  /** Also return the body's exact bytes as `bytes` (integrity checks must not hash a re-encoding). */
+  raw?: boolean;
 }
 
 /** Options of one request: a fetch plus its method and body. */
@@ -282,6 +286,7 @@ export class HttpClient {
       const read = await this.#readBody(responseBody, signal, deadline);
       if (!read.ok) return { ...read, url: current };
       const result: HttpResult = { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
+      if (options.raw) result.bytes = read.bytes;
       const ttls = hosts.flatMap((host) => {
         const ttl = this.#ttls.get(host);
         return ttl === undefined ? [] : [ttl];
@@ -296,7 +301,7 @@ export class HttpClient {
     body: Dispatcher.ResponseData['body'],
     signal: AbortSignal,
     deadline: AbortSignal,
-  ): Promise<{ ok: true; text: string } | { ok: false; code: HttpErrorCode; message: string }> {
+  ): Promise<{ ok: true; text: string; bytes: Buffer } | { ok: false; code: HttpErrorCode; message: string }> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -312,7 +317,8 @@ export class HttpClient {
       discard(body);
       return this.#failure(error, signal, deadline);
     }
-    return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+    const bytes = Buffer.concat(chunks);
+    return { ok: true, text: bytes.toString('utf8'), bytes };
   }
 
   /** Security: scheme, credentials, port and IP literals are checked before anything connects. */

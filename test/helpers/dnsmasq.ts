@@ -20,6 +20,8 @@ export interface DnsmasqRecords {
   srv?: [string, string?, number?, number?, number?][];
   /** [domain, exchange, preference]. */
   mx?: [string, string, number][];
+  /** [name, text]: a TXT record of one string (--txt-record; the text must not contain `,`). */
+  txt?: [string, string][];
   /** Zones answered locally (NXDOMAIN for unknown names instead of REFUSED). */
   local?: string[];
 }
@@ -46,6 +48,12 @@ export async function startDnsmasq(address: string, port: number, records: Dnsma
     ...Object.entries(records.hosts ?? {}).map(([name, ip]) => `--host-record=${name},${ip},60`),
     ...(records.srv ?? []).map((entry) => `--srv-host=${entry.filter((part) => part !== undefined).join(',')}`),
     ...(records.mx ?? []).map(([domain, exchange, preference]) => `--mx-host=${domain},${exchange},${preference}`),
+    ...(records.txt ?? []).map(([name, text]) => {
+      // One argv entry (no shell), so `;` and spaces arrive verbatim. dnsmasq unquotes only in
+      // config files: quotes here would become part of the record; a comma starts another string.
+      if (text.includes(',')) throw new Error(`TXT text for ${name} must not contain a comma`);
+      return `--txt-record=${name},${text}`;
+    }),
   ];
   const child: ChildProcess = spawn(DNSMASQ, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
