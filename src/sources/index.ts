@@ -3,11 +3,13 @@ import type { Network } from '../net/connect.js';
 import { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { createAutoconfigSource, createWellKnownAutoconfigSource } from './autoconfig.js';
+import { createAutodiscoverSource } from './autodiscover.js';
 import { createGuessSource } from './guess.js';
 import { createHttpAutoconfigSource } from './http-autoconfig.js';
 import { createIspdbSource } from './ispdb.js';
 import { createJmapSource } from './jmap.js';
 import { createMxSource } from './mx.js';
+import { createPaccSource } from './pacc.js';
 import { createProviderDbSource } from './provider-db.js';
 import { createSrvSource } from './srv.js';
 import type { Source } from './types.js';
@@ -33,8 +35,9 @@ export function createHttpClient(config: Config, network: Network, extra: { ca?:
 
 /**
  * The sources a lookup consults, in no particular order (the resolver ranks them by priority):
- * provider-db 0 > https autoconfig 10, well-known 11 > ISPDB 20 > SRV 30 > MX 40 > http autoconfig 50;
- * guess 100 runs only when all of them found nothing; JMAP is a companion (alternatives only, unranked).
+ * provider-db 0 > https autoconfig 10, well-known 11 > PACC 13 > Autodiscover 15 > ISPDB 20 > SRV 30
+ * > MX 40 > http autoconfig 50; guess 100 runs only when all of them found nothing; JMAP is a
+ * companion (alternatives only, unranked).
  */
 export function createDefaultSources(deps: SourceDeps): Source[] {
   const http = deps.http ?? createHttpClient(deps.config, deps.network);
@@ -43,6 +46,8 @@ export function createDefaultSources(deps: SourceDeps): Source[] {
     createProviderDbSource(deps.providerDb),
     createAutoconfigSource(http),
     createWellKnownAutoconfigSource(http),
+    createPaccSource({ http, dns }),
+    createAutodiscoverSource({ http, dns }),
     createIspdbSource(http, deps.config.ISPDB_URLS),
     createSrvSource(dns),
     createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrls: deps.config.ISPDB_URLS }),
