@@ -3,6 +3,7 @@ import type { HttpClient } from '../net/http.js';
 import { buildAutodiscoverRequest, parseAutodiscoverXml, type AutodiscoverParseResult } from '../formats/autodiscover-xml.js';
 import { fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
 import { HOST } from './autoconfig-xml.js';
+import { firstUsableInOrder } from './first-in-order.js';
 import { isNullTarget, orderSrv } from './srv.js';
 import { documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
 
@@ -42,43 +43,6 @@ export function isUnderDomain(host: string, domain: string): boolean {
 /** The address asked about: the user's when known, else postmaster (RFC 5321 §4.5.1: every mail domain has it). */
 export function requestAddress(email: string | null, domain: string): string {
   return email ?? `postmaster@${domain}`;
-}
-
-/**
- * Runs tasks at once and settles when the earliest-listed usable answer can no longer be beaten by
- * an earlier task (the order of src/sources/mx.ts's firstFoundInOrder); the rest are aborted.
- */
-async function firstUsableInOrder<T>(
-  tasks: ((signal: AbortSignal) => Promise<T>)[],
-  usable: (value: T) => boolean,
-  onBug: (index: number) => T,
-  signal: AbortSignal,
-): Promise<(T | undefined)[]> {
-  const inner = new AbortController();
-  const combined = AbortSignal.any([signal, inner.signal]);
-  const results: (T | undefined)[] = tasks.map(() => undefined);
-  await new Promise<void>((resolve) => {
-    let settled = 0;
-    const check = () => {
-      for (const result of results) {
-        if (result === undefined) break;
-        if (usable(result)) return resolve();
-      }
-      if (settled === tasks.length) resolve();
-    };
-    if (tasks.length === 0) resolve();
-    tasks.forEach((task, index) => {
-      const settle = (result: T) => {
-        results[index] = result;
-        settled += 1;
-        check();
-      };
-      // Tasks return failures as values; a rejection is a bug, kept from hanging the wait.
-      task(combined).then(settle, () => settle(onBug(index)));
-    });
-  });
-  inner.abort();
-  return results;
 }
 
 /** An answer that ends the search at its candidate: servers, or a redirect to follow. */

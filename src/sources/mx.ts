@@ -3,6 +3,7 @@ import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
+import { firstUsableInOrder } from './first-in-order.js';
 import { fetchIspdb } from './ispdb.js';
 import { HOST } from './autoconfig-xml.js';
 import { providerServers } from './provider-db.js';
@@ -121,43 +122,10 @@ export function createMxSource(deps: MxSourceDeps): Source {
   };
 }
 
-/**
- * Runs tasks at once and settles when the earliest-listed `found` result can no longer be beaten by
- * an earlier task; tasks still running then are aborted and left `undefined`.
- */
-export async function firstFoundInOrder(
+/** The MX step's candidates in order: the first `found` wins (see firstUsableInOrder). */
+export function firstFoundInOrder(
   tasks: ((signal: AbortSignal) => Promise<SourceResult>)[],
   signal: AbortSignal,
 ): Promise<(SourceResult | undefined)[]> {
-  const inner = new AbortController();
-  const combined = AbortSignal.any([signal, inner.signal]);
-  const results: (SourceResult | undefined)[] = tasks.map(() => undefined);
-  await new Promise<void>((resolve) => {
-    let settled = 0;
-    const check = () => {
-      for (let index = 0; index < results.length; index += 1) {
-        const result = results[index];
-        if (result === undefined) break;
-        if (result.outcome === 'found') return resolve();
-      }
-      if (settled === tasks.length) resolve();
-    };
-    if (tasks.length === 0) resolve();
-    tasks.forEach((task, index) => {
-      task(combined).then(
-        (result) => {
-          results[index] = result;
-          settled += 1;
-          check();
-        },
-        () => {
-          results[index] = { outcome: 'error', error: 'internal_error' };
-          settled += 1;
-          check();
-        },
-      );
-    });
-  });
-  inner.abort();
-  return [...results];
+  return firstUsableInOrder(tasks, (result) => result.outcome === 'found', () => ({ outcome: 'error', error: 'internal_error' }), signal);
 }

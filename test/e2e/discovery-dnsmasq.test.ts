@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
 import { loadProviderDb } from '../../src/provider-db/provider-db.js';
-import { autoconfigXml } from '../helpers/autoconfig-docs.js';
+import { autoconfigXml, autodiscoverXml, paccJson } from '../helpers/autoconfig-docs.js';
+import { paccTxtValue } from '../../src/formats/pacc-json.js';
 import { dnsmasqAvailable, startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
 import { startHttp, startHttps, startSilent, type Started } from '../helpers/servers.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
@@ -47,7 +48,11 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
     const caFile = join(workDir, 'ca.pem');
     writeFileSync(caFile, ca.cert);
 
-    const webNames = ['autoconfig.ac.e2e.test', 'wk.e2e.test', 'autoconfig.mail.hoster.e2e.test'];
+    const webNames = [
+      'autoconfig.ac.e2e.test', 'wk.e2e.test', 'autoconfig.mail.hoster.e2e.test',
+      'autodiscover.ad.e2e.test', 'ua-auto-config.pacc.e2e.test', 'ua-auto-config.forged.e2e.test', 'jmap.e2e.test',
+    ];
+    const pacc = paccJson('pacc.e2e.test');
     dnsmasq = await startDnsmasq('127.0.1.53', 5353, {
       local: ['e2e.test'],
       hosts: {
@@ -58,7 +63,14 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
         'autoconfig.blocked.e2e.test': REFUSED,
         'blocked.e2e.test': REFUSED,
       },
+      txt: [
+        ['_ua-auto-config.pacc.e2e.test', paccTxtValue(Buffer.from(pacc))],
+        // A digest of other bytes: the document served for forged.e2e.test does not match it.
+        ['_ua-auto-config.forged.e2e.test', paccTxtValue(Buffer.from(paccJson('elsewhere.test')))],
+      ],
       srv: [
+        ['_submission._tcp.sub465.e2e.test', 'smtp.sub465.e2e.test', 465, 0, 0],
+        ['_imap._tcp.sub465.e2e.test', 'imap.sub465.e2e.test', 993, 0, 0],
         ['_imaps._tcp.srv.e2e.test', 'imap.srv.e2e.test', 993, 0, 0],
         ['_imap._tcp.srv.e2e.test', 'imap.srv.e2e.test', 143, 0, 0],
         ['_submissions._tcp.srv.e2e.test', 'smtp.srv.e2e.test', 465, 0, 0],
@@ -80,6 +92,22 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
       if (host === 'wk.e2e.test' && path === '/.well-known/autoconfig/mail/config-v1.1.xml') return response.end(autoconfigXml('wk.e2e.test'));
       if (host === 'autoconfig.mail.hoster.e2e.test' && path === '/mail/config-v1.1.xml') return response.end(autoconfigXml('hoster.e2e.test'));
       if (host === 'autoconfig.http.e2e.test' && path === '/mail/config-v1.1.xml') return response.end(autoconfigXml('http.e2e.test'));
+      if (host === 'autodiscover.ad.e2e.test' && path === '/autodiscover/autodiscover.xml' && request.method === 'POST') {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          seen.push(`POST ${host}${path} ${body.includes('<EMailAddress>ada@ad.e2e.test</EMailAddress>') ? 'with the address' : 'without it'}`);
+          response.end(autodiscoverXml('ad.e2e.test'));
+        });
+        return;
+      }
+      if (path === '/.well-known/user-agent-configuration.json' && (host === 'ua-auto-config.pacc.e2e.test' || host === 'ua-auto-config.forged.e2e.test')) {
+        return response.end(pacc);
+      }
+      if (host === 'jmap.e2e.test' && path === '/.well-known/jmap') {
+        response.writeHead(301, { location: 'https://api.jmap.e2e.test/session' });
+        return response.end();
+      }
       response.writeHead(404);
       response.end();
     };
@@ -151,6 +179,52 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
     const again = await found('email=joe%40ac.e2e.test');
     assert.equal(again.cached, true);
     assert.equal(again.incoming[0]?.username, 'joe@ac.e2e.test');
+  });
+
+  it('finds a domain that publishes only Exchange Autodiscover (POX), POSTing the address over HTTPS only', async () => {
+    const body = await found('email=ada%40ad.e2e.test');
+    assert.deepEqual(
+      [...body.incoming, ...body.outgoing].map((server) => `${server.protocol}:${server.host}:${server.port}:${server.security}:${server.username}`),
+      ['imap:imap.ad.e2e.test:993:tls:ada@ad.e2e.test', 'smtp:smtp.ad.e2e.test:587:starttls:ada@ad.e2e.test'],
+    );
+    assert.equal(body.incoming[0]?.source, 'autodiscover:https://autodiscover.ad.e2e.test/autodiscover/autodiscover.xml');
+    assert.equal(body.sources.find((source) => source.name === 'autodiscover')?.outcome, 'found');
+    assert.ok(seen.includes('POST autodiscover.ad.e2e.test/autodiscover/autodiscover.xml with the address'));
+    assert.doesNotMatch(JSON.stringify(body.sources), /ada@/);
+  });
+
+  it('finds a domain that publishes only PACC, verified against its _ua-auto-config TXT digest', async () => {
+    const body = await found('domain=pacc.e2e.test');
+    assert.deepEqual(
+      [...body.incoming, ...body.outgoing].map((server) => `${server.protocol}:${server.host}:${server.port}:${server.security}:${server.trusted}`),
+      ['imap:imap.pacc.e2e.test:993:tls:true', 'pop3:pop.pacc.e2e.test:995:tls:true', 'smtp:smtp.pacc.e2e.test:465:tls:true'],
+    );
+    assert.equal(body.sources.find((source) => source.name === 'pacc')?.outcome, 'found');
+  });
+
+  it('refuses a PACC document whose digest does not match the TXT record (blocked, pacc_digest_mismatch)', async () => {
+    const response = await lookup('domain=forged.e2e.test');
+    assert.equal(response.status, 404);
+    const body = (await response.json()) as { sources: { name: string; outcome: string; error?: string }[] };
+    assert.deepEqual(
+      body.sources.filter((source) => source.name === 'pacc').map((source) => [source.outcome, source.error]),
+      [['blocked', 'pacc_digest_mismatch']],
+    );
+  });
+
+  it('answers a JMAP-only domain with 404 and the session URL in alternatives', async () => {
+    const response = await lookup('domain=jmap.e2e.test');
+    assert.equal(response.status, 404);
+    const body = (await response.json()) as { alternatives?: { kind: string; url: string }[] };
+    assert.deepEqual(body.alternatives?.map((entry) => `${entry.kind} ${entry.url}`), ['jmap https://api.jmap.e2e.test/session']);
+  });
+
+  it('reads SRV targets on 465 and 993 as implicit TLS whatever the service label (RFC 8314)', async () => {
+    const body = await found('domain=sub465.e2e.test');
+    assert.deepEqual(
+      [...body.incoming, ...body.outgoing].map((server) => `${server.protocol}:${server.port}:${server.security}`),
+      ['imap:993:tls', 'smtp:465:tls'],
+    );
   });
 
   it('finds a domain that publishes only the well-known location', async () => {

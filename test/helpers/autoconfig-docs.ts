@@ -36,3 +36,27 @@ export const ENTITY_BOMB = `<?xml version="1.0"?>
 <clientConfig version="1.1"><emailProvider id="bomb"><displayName>&e;&e;&e;&e;</displayName>
 <incomingServer type="imap"><hostname>imap.bomb.test</hostname><port>993</port><socketType>SSL</socketType></incomingServer>
 </emailProvider></clientConfig>`;
+
+/** An Autodiscover POX (2006a) answer with `settings`: IMAP on 993 and SMTP submission on 587 under `base`. */
+export function autodiscoverXml(base: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+<Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">
+<Account><AccountType>email</AccountType><Action>settings</Action>
+<Protocol><Type>IMAP</Type><Server>imap.${base}</Server><Port>993</Port><SSL>on</SSL><SPA>off</SPA><LoginName>%EMAILADDRESS%</LoginName></Protocol>
+<Protocol><Type>SMTP</Type><Server>smtp.${base}</Server><Port>587</Port><SSL>on</SSL><Encryption>TLS</Encryption></Protocol>
+</Account></Response></Autodiscover>`;
+}
+
+/** A PACC (draft-ietf-mailmaint-pacc-02) document naming IMAP, POP3 and SMTP hosts under `base`, and optionally JMAP. */
+export function paccJson(base: string, options: { jmap?: string; oauthIssuer?: string } = {}): string {
+  return JSON.stringify({
+    protocols: {
+      imap: { host: `imap.${base}` },
+      pop3: { host: `pop.${base}` },
+      smtp: { host: `smtp.${base}` },
+      ...(options.jmap ? { jmap: { url: options.jmap } } : {}),
+    },
+    authentication: { password: true, ...(options.oauthIssuer ? { 'oauth-public': { issuer: options.oauthIssuer } } : {}) },
+  });
+}
