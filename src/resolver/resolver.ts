@@ -144,11 +144,13 @@ export class Resolver {
       let rankedSettled = false;
       let finished = false;
       let graceTimer: NodeJS.Timeout | undefined;
+      const deferred = new Map<Source, NodeJS.Timeout>();
       const finish = () => {
         if (finished) return;
         finished = true;
         rankedSettled = true;
         clearTimeout(graceTimer);
+        for (const timer of deferred.values()) clearTimeout(timer);
         rankedDone.abort();
         allDone.abort();
         companionSignal.removeEventListener('abort', onAbort);
@@ -163,7 +165,9 @@ export class Resolver {
                 ? 'the lookup was cancelled'
                 : source.companion && startedSources.has(source)
                   ? `no answer within ${this.#companionGraceMs} ms of the best source's answer`
-                  : 'a better-ranked source already answered';
+                  : deferred.has(source) && !startedSources.has(source)
+                    ? `not started: a better-ranked source answered within its ${source.deferMs} ms head start`
+                    : 'a better-ranked source already answered';
             return skipped(source, detail, outcome, now() - started);
           }),
         );
@@ -175,6 +179,7 @@ export class Resolver {
       const settleRanked = () => {
         rankedSettled = true;
         rankedDone.abort();
+        for (const timer of deferred.values()) clearTimeout(timer);
         if (!companionsPending()) return finish();
         graceTimer = setTimeout(finish, this.#companionGraceMs);
       };
@@ -185,7 +190,16 @@ export class Resolver {
         }
         const best = ranked.find((source) => results.get(source)?.result.outcome === 'found');
         const pendingBetter = ranked.some((source) => !results.has(source) && (!best || source.priority < best.priority));
-        if (!pendingBetter) settleRanked();
+        if (!pendingBetter) return settleRanked();
+        // A deferred source starts now once the better-ranked sources it defers to (the undeferred
+        // ones: deferred sources start side by side, not one after another) have all ended.
+        for (const [source, timer] of deferred) {
+          if (startedSources.has(source)) continue;
+          if (!ranked.some((other) => !other.deferMs && other.priority < source.priority && !results.has(other))) {
+            clearTimeout(timer);
+            start([source]);
+          }
+        }
       };
 
       // Local sources (memory only, e.g. the provider database) go first: when one of them answers
@@ -193,8 +207,12 @@ export class Resolver {
       const local = group.filter((source) => source.local);
       const remote = group.filter((source) => !source.local);
       let localPending = local.length;
-      const start = (list: Source[]) => {
+      const start = (list: Source[], deferring = false) => {
         for (const source of list) {
+          if (deferring && source.deferMs !== undefined && source.deferMs > 0) {
+            deferred.set(source, setTimeout(() => !rankedSettled && start([source]), source.deferMs));
+            continue;
+          }
           startedSources.add(source);
           const sourceStarted = now();
           const context = { subject: options.subject, signal: source.companion ? companionSignal : signal, log: options.log };
@@ -206,7 +224,7 @@ export class Resolver {
               localPending -= 1;
               if (localPending === 0) {
                 decide();
-                if (!rankedSettled) start(remote);
+                if (!rankedSettled) start(remote, true);
                 return;
               }
             }
@@ -214,7 +232,8 @@ export class Resolver {
           });
         }
       };
-      start(local.length > 0 ? local : remote);
+      if (local.length > 0) start(local);
+      else start(remote, true);
     });
   }
 }

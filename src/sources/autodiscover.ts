@@ -5,7 +5,7 @@ import { fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
 import { HOST } from './autoconfig-xml.js';
 import { firstUsableInOrder } from './first-in-order.js';
 import { isNullTarget, orderSrv } from './srv.js';
-import { documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
+import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
 
 /** Priority of Exchange Autodiscover: after the ISP's own autoconfig (10, 11), before the ISPDB (20). */
 export const AUTODISCOVER_PRIORITY = 15;
@@ -124,6 +124,7 @@ export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
   return {
     name: 'autodiscover',
     priority: AUTODISCOVER_PRIORITY,
+    deferMs: DEFERRED_SOURCE_HEAD_START_MS,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const alternatives: CandidateAlternative[] = [];
       const notes: string[] = [];

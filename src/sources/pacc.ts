@@ -2,7 +2,7 @@ import { parsePaccJson, verifyPaccDigest } from '../formats/pacc-json.js';
 import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import { fetchFailure, MIN_TTL_S } from './autoconfig-fetch.js';
-import { documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
+import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
 
 /** Priority of PACC: after the ISP's own autoconfig (10, 11), before Autodiscover (15) and ISPDB (20). */
 export const PACC_PRIORITY = 13;
@@ -43,6 +43,7 @@ export function createPaccSource({ http, dns }: PaccSourceDeps): Source {
   return {
     name: 'pacc',
     priority: PACC_PRIORITY,
+    deferMs: DEFERRED_SOURCE_HEAD_START_MS,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const url = paccUrl(subject.domain);
       const txtName = paccTxtName(subject.domain);

@@ -53,6 +53,12 @@ interface ResultExtras {
 }
 
 /**
+ * Head start of the newer, costlier sources (PACC, Autodiscover) over the ISP's own autoconfig:
+ * about one cold HTTPS fetch, so a domain that publishes autoconfig is answered before they start.
+ */
+export const DEFERRED_SOURCE_HEAD_START_MS = 100;
+
+/**
  * What one source ended with. Failures are values; sources throw only for bugs.
  * `found` always carries at least one incoming server: only such an answer can end the search.
  * `partial` is an answer without any incoming server (e.g. a document whose only usable section
@@ -104,6 +110,12 @@ export interface Source {
   fallback?: boolean;
   /** Answers from memory without touching the network: runs before the network sources start. */
   local?: boolean;
+  /**
+   * Head start given to the better-ranked sources: the source starts this long after the network
+   * sources, or as soon as no better-ranked source is still pending, and never once the answer is
+   * decided (so a domain whose own autoconfig answers quickly costs no work here).
+   */
+  deferMs?: number;
   /**
    * Contributes only `alternatives` (e.g. JMAP), never servers: it is not ranked, never holds the
    * answer back, and gets a short grace once the ranked sources have settled.

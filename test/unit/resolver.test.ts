@@ -332,3 +332,41 @@ describe('Resolver: companion sources (alternatives only)', () => {
     assert.equal(discovery.sources.find((report) => report.name === 'jmap')?.outcome, 'skipped');
   });
 });
+
+describe('Resolver: deferred sources (a head start for the better-ranked ones)', () => {
+  const deferred = (name: string, priority: number, deferMs: number) => Object.assign(controlled(name, priority), { deferMs });
+
+  it('never starts a deferred source when a better-ranked source answers within its head start', async () => {
+    const later = deferred('pacc', 13, 10_000);
+    const discovery = await new Resolver([immediate('autoconfig', 10, found('imap.example.test')), later]).resolve({ subject, deadlineMs: 5000, log });
+    assert.equal(later.calls, 0);
+    assert.equal(discovery.sources.find((report) => report.name === 'pacc')?.outcome, 'skipped');
+    assert.match(discovery.sources.find((report) => report.name === 'pacc')?.detail ?? '', /not started: a better-ranked source answered within its 10000 ms head start/);
+  });
+
+  it('starts deferred sources side by side as soon as the undeferred better-ranked ones ended without an answer', async () => {
+    const autoconfig = controlled('autoconfig', 10);
+    const pacc = deferred('pacc', 13, 10_000);
+    const autodiscover = deferred('autodiscover', 15, 10_000);
+    const pending = new Resolver([autoconfig, pacc, autodiscover]).resolve({ subject, deadlineMs: 5000, log });
+    await tick();
+    assert.deepEqual([pacc.calls, autodiscover.calls], [0, 0]);
+    autoconfig.resolveWith({ outcome: 'not-found' });
+    await tick();
+    assert.deepEqual([pacc.calls, autodiscover.calls], [1, 1], 'both start at once, the second does not wait for the first');
+    autodiscover.resolveWith(found('imap.ad.test'));
+    pacc.resolveWith({ outcome: 'not-found' });
+    assert.deepEqual((await pending).incoming.map((entry) => entry.host), ['imap.ad.test']);
+  });
+
+  it('starts a deferred source when its head start runs out while a better-ranked source is still pending', async () => {
+    const autoconfig = controlled('autoconfig', 10);
+    const pacc = deferred('pacc', 13, 20);
+    const pending = new Resolver([autoconfig, pacc]).resolve({ subject, deadlineMs: 5000, log });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(pacc.calls, 1);
+    pacc.resolveWith(found('imap.pacc.test'));
+    autoconfig.resolveWith({ outcome: 'not-found' });
+    assert.deepEqual((await pending).incoming.map((entry) => entry.host), ['imap.pacc.test']);
+  });
+});
