@@ -126,6 +126,8 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await lookUp(page, 'jane@example-mail.test');
     const copy = widget(page).getByRole('button', { name: 'Copy: Server' }).first();
     await copy.click();
+    // The label changes once the asynchronous clipboard write has settled: wait for that event.
+    await widget(page).getByRole('button', { name: 'Copy: Server' }).first().filter({ hasText: 'Copied' }).waitFor({ timeout: 5000 });
     assert.equal(await copy.textContent(), 'Copied');
     assert.equal(await page.evaluate('navigator.clipboard.readText()'), 'imap.example-mail.test');
     assert.equal(await widget(page).locator('[aria-live=assertive]').textContent(), 'Copied imap.example-mail.test');
