@@ -95,6 +95,20 @@ export const checkSchema = z.object({
 });
 export type Check = z.infer<typeof checkSchema>;
 
+/**
+ * How to sign in with OAuth 2.0 on a server that offers it: the issuer and what to ask it for. The
+ * app brings its own client id (never invented here); when only the issuer is known the endpoints
+ * are null and the app reads the issuer's metadata (RFC 8414).
+ */
+export const oauth2Schema = z.object({
+  issuer: z.string().describe('The authorization server, e.g. accounts.google.com'),
+  authorizationEndpoint: z.string().nullable(),
+  tokenEndpoint: z.string().nullable(),
+  scopes: z.array(z.string()).describe('Every scope to request, space-joined in the authorization request'),
+  source: z.string().describe('Where these details came from, e.g. provider-db:gmail'),
+});
+export type OAuth2Details = z.infer<typeof oauth2Schema>;
+
 /** A mail server as returned by the API, with its provenance. */
 export const serverSchema = z.object({
   protocol: protocolSchema,
@@ -106,6 +120,7 @@ export const serverSchema = z.object({
   recommended: z.boolean(),
   source: z.string().describe('Where this server came from, e.g. provider-db:gmail or srv:_imaps._tcp.example.com'),
   trusted: z.boolean().describe('False when the answer came over an unauthenticated channel (plain HTTP)'),
+  oauth2: oauth2Schema.optional().describe('Present when `authentication` contains oauth2 and the issuer is known'),
   check: checkSchema.optional(),
 });
 export type Server = z.infer<typeof serverSchema>;

@@ -54,6 +54,7 @@ function toServer(candidate: CandidateServer, subject: LookupSubject, recommende
     recommended,
     source: candidate.source,
     trusted: candidate.trusted,
+    ...(candidate.oauth2 ? { oauth2: { ...candidate.oauth2, scopes: [...candidate.oauth2.scopes] } } : {}),
   };
 }
 

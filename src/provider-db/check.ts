@@ -67,6 +67,9 @@ export function checkProviders(providers: Provider[]): ProviderCheckReport {
     const pop3 = provider.incoming.findIndex((server) => server.protocol === 'pop3');
     if (imap >= 0 && pop3 >= 0 && pop3 < imap) warnings.push(`${where}: list IMAP before POP3`);
     if (provider.outgoing.length === 0) warnings.push(`${where}: no outgoing server`);
+    const offersOAuth = [...provider.incoming, ...provider.outgoing].some((server) => server.authentication.includes('oauth2'));
+    if (provider.oauth2 && !offersOAuth) errors.push(`${where}: oauth2 details, but no server lists oauth2 authentication`);
+    if (offersOAuth && !provider.oauth2) warnings.push(`${where}: a server lists oauth2, but the file has no oauth2 details (issuer, endpoints, scopes)`);
   }
   return { errors, warnings, providers: providers.length, domains: domainOwner.size, mxSuffixes: suffixOwner.size };
 }

@@ -31,6 +31,18 @@ export const providerIncomingSchema = z.strictObject({ protocol: incomingProtoco
 /** An outgoing server entry of a provider file. */
 export const providerOutgoingSchema = z.strictObject({ protocol: z.literal('smtp'), ...serverFields });
 
+const httpsUrl = z.string().url().startsWith('https://', 'must be an https URL');
+
+/** How the provider's servers that list oauth2 are signed in to (facts from the provider's documentation). */
+export const providerOAuth2Schema = z.strictObject({
+  issuer: hostName,
+  authorizationEndpoint: httpsUrl,
+  tokenEndpoint: httpsUrl,
+  scopes: z.array(z.string().min(1).regex(/^\S+$/, 'one scope per entry')).min(1),
+  /** The provider's own page these facts come from. */
+  documentation: httpsUrl,
+});
+
 /** One provider file in providers/ (the published JSON Schema is generated from this). */
 export const providerSchema = z
   .strictObject({
@@ -43,6 +55,7 @@ export const providerSchema = z
     outgoing: z.array(providerOutgoingSchema),
     documentation: z.array(z.string().url().startsWith('https://', 'documentation URLs must be https')),
     hints: z.array(hintSchema),
+    oauth2: providerOAuth2Schema.optional(),
     lastVerified: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD'),
   })
   .refine((provider) => provider.domains.length > 0 || provider.mxSuffixes.length > 0, {

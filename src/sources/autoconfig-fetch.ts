@@ -50,9 +50,18 @@ export function fetchFailure(result: Extract<HttpResult, { ok: false }>, shownUr
   }
 }
 
-/** Candidate servers from parsed autoconfig data, tagged with provenance and trust. */
+/** Candidate servers from parsed autoconfig data, tagged with provenance and trust (and 1.2 OAuth details). */
 export function autoconfigServers(data: AutoconfigData, source: string, trusted: boolean): CandidateServer[] {
-  return toCandidates([...data.incoming, ...data.outgoing], source, trusted);
+  const oauth2 = data.oauth2
+    ? {
+        issuer: data.oauth2.issuer,
+        authorizationEndpoint: data.oauth2.authorizationEndpoint ?? null,
+        tokenEndpoint: data.oauth2.tokenEndpoint ?? null,
+        scopes: data.oauth2.scopes,
+        source,
+      }
+    : undefined;
+  return toCandidates([...data.incoming, ...data.outgoing], source, trusted, oauth2);
 }
 
 /** Fetches and reads one autoconfig document; every failure is a value. */

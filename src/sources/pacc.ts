@@ -68,7 +68,11 @@ export function createPaccSource({ http, dns }: PaccSourceDeps): Source {
       if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url };
       const { data, dropped, ignored } = parsed;
       const provenance = `pacc:${url}`;
-      const servers = toCandidates(data.servers, provenance, true);
+      // oauth-public names the issuer only: the app reads its endpoints from the issuer's metadata (RFC 8414).
+      const oauth2 = data.oauthIssuer
+        ? { issuer: data.oauthIssuer, authorizationEndpoint: null, tokenEndpoint: null, scopes: [], source: provenance }
+        : undefined;
+      const servers = toCandidates(data.servers, provenance, true, oauth2);
       const alternatives: CandidateAlternative[] = data.jmap.map((jmapUrl) => ({ kind: 'jmap', url: jmapUrl, source: provenance, trusted: true }));
 
       const notes = [`digest verified; ${servers.length} server(s)${data.providerName ? ` (${data.providerName})` : ''}`];

@@ -1,5 +1,5 @@
 import type { Log as Logger } from '../domain/log.js';
-import type { AlternativeKind, Authentication, Protocol, Security, SourceReport } from '../domain/schemas.js';
+import type { AlternativeKind, Authentication, OAuth2Details, Protocol, Security, SourceReport } from '../domain/schemas.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { Provider } from '../provider-db/schema.js';
 
@@ -15,13 +15,19 @@ export interface CandidateServer {
   source: string;
   /** False when the answer came over a channel an attacker could change (plain HTTP). */
   trusted: boolean;
+  /** OAuth 2.0 sign-in details, only on a server whose `authentication` contains oauth2. */
+  oauth2?: OAuth2Details;
 }
 
-/** Tags servers read from a provider file or an autoconfig document with provenance and trust. */
+/**
+ * Tags servers read from a provider file or a document with provenance and trust; the document's
+ * OAuth details go on the servers that offer oauth2 (and only those).
+ */
 export function toCandidates(
   servers: readonly Pick<CandidateServer, 'protocol' | 'host' | 'port' | 'security' | 'username' | 'authentication'>[],
   source: string,
   trusted: boolean,
+  oauth2?: OAuth2Details,
 ): CandidateServer[] {
   return servers.map((server) => ({
     protocol: server.protocol,
@@ -32,6 +38,7 @@ export function toCandidates(
     authentication: [...server.authentication],
     source,
     trusted,
+    ...(oauth2 && (server.authentication as readonly string[]).includes('oauth2') ? { oauth2: { ...oauth2, scopes: [...oauth2.scopes] } } : {}),
   }));
 }
 

@@ -76,6 +76,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     dns.set('_imaps._tcp.srv.d.test', SRV_IMAPS('imap.srv.d.test'));
     dns.set('_imaps._tcp.half.d.test', SRV_IMAPS('imap.srv-half.d.test'));
     dns.set('api.jmaponly.d.test', A(REFUSED));
+    dns.set('m365.d.test', [{ type: 'MX', exchange: 'm365-d-test.mail.protection.outlook.com', priority: 0 }]);
     dns.set('_submission._tcp.half.d.test', [{ type: 'SRV', target: 'smtp.srv-half.d.test', port: 465, priority: 0, weight: 0 }]);
     dns.set('_submission._tcp.srv.d.test', [{ type: 'SRV', target: 'smtp.srv.d.test', port: 587, priority: 0, weight: 0 }]);
     dns.set('_pop3s._tcp.srv.d.test', [{ type: 'SRV', target: '.', port: 0, priority: 0, weight: 0 }]);
@@ -225,6 +226,14 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
       ['imap:imap.srv.d.test:993:tls:srv:_imaps._tcp.srv.d.test', 'smtp:smtp.srv.d.test:587:starttls:srv:_submission._tcp.srv.d.test'],
     );
     assert.ok(!body.incoming.some((server) => server.protocol === 'pop3'));
+  });
+
+  it('gives a custom domain whose MX is at Microsoft 365 the Microsoft OAuth details', async () => {
+    const body = await found('email=ann%40m365.d.test');
+    assert.equal(body.provider?.id, 'microsoft-365');
+    assert.equal(body.incoming[0]?.oauth2?.issuer, 'login.microsoftonline.com');
+    assert.equal(body.incoming[0]?.oauth2?.tokenEndpoint, 'https://login.microsoftonline.com/common/oauth2/v2.0/token');
+    assert.equal(body.incoming[0]?.oauth2?.source, 'provider-db:microsoft-365');
   });
 
   it('answers from the provider database via the best MX host', async () => {

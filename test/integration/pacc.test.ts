@@ -103,6 +103,8 @@ describe('PACC source against in-process HTTPS and DNS on loopback', () => {
     );
     assert.match(result.detail ?? '', /digest verified/);
     assert.match(result.detail ?? '', /OAuth issuer https:\/\/auth\.only\.p\.test\//);
+    // oauth-public names only the issuer: the endpoints come from its metadata (RFC 8414).
+    assert.deepEqual(result.servers[0]?.oauth2, { issuer: 'https://auth.only.p.test/', authorizationEndpoint: null, tokenEndpoint: null, scopes: [], source: `pacc:${url}` });
     assert.ok(result.ttlS !== undefined && result.ttlS >= 60);
     const request = seen.find((line) => line.startsWith('ua-auto-config.only.p.test'));
     assert.equal(request, 'ua-auto-config.only.p.test/.well-known/user-agent-configuration.json accept=application/json');

@@ -34,6 +34,35 @@ describe('GET /v1/lookup', () => {
     assert.equal(body.sources[0]?.outcome, 'found');
   });
 
+  it('carries the OAuth issuer, endpoints and scopes for Gmail and Outlook.com, never a client id', async () => {
+    const gmail = lookupResultSchema.parse((await get('/v1/lookup?email=someone@gmail.com')).json());
+    assert.deepEqual(gmail.incoming[0]?.oauth2, {
+      issuer: 'accounts.google.com',
+      authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
+      tokenEndpoint: 'https://oauth2.googleapis.com/token',
+      scopes: ['https://mail.google.com/'],
+      source: 'provider-db:gmail',
+    });
+    assert.ok([...gmail.incoming, ...gmail.outgoing].every((server) => server.oauth2?.issuer === 'accounts.google.com'));
+    const outlook = lookupResultSchema.parse((await get('/v1/lookup?email=someone@outlook.com')).json());
+    for (const server of [...outlook.incoming, ...outlook.outgoing]) {
+      assert.equal(server.oauth2?.issuer, 'login.microsoftonline.com');
+      assert.equal(server.oauth2?.authorizationEndpoint, 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize');
+      assert.ok(server.oauth2?.scopes.includes('https://outlook.office.com/IMAP.AccessAsUser.All'));
+    }
+    assert.doesNotMatch(JSON.stringify(outlook), /client_?id/i);
+  });
+
+  it('puts OAuth details only on servers whose authentication lists oauth2', async () => {
+    const body = lookupResultSchema.parse((await get('/v1/lookup?domain=example-mail.test')).json());
+    const servers = [...body.incoming, ...body.outgoing];
+    assert.deepEqual(
+      servers.filter((server) => server.oauth2).map((server) => `${server.protocol}:${server.port}:${server.oauth2?.issuer}`),
+      ['imap:993:login.example-mail.test'],
+    );
+    assert.ok(servers.length > 1);
+  });
+
   it('ranks IMAP before POP3 and implicit TLS before STARTTLS, and renders usernames', async () => {
     const body = (await get('/v1/lookup?email=Jane@Example-Mail.test')).json<LookupResult>();
     assert.deepEqual(

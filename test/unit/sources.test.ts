@@ -121,6 +121,27 @@ describe('autoconfig sources', () => {
   });
 });
 
+describe('OAuth details from documents', () => {
+  it('puts an autoconfig 1.2 <oAuth2> on the servers that list OAuth2, with the document as source', async () => {
+    const url = 'https://autoconfig.example.test/mail/config-v1.1.xml';
+    const doc = `<?xml version="1.0"?><clientConfig version="1.2"><emailProvider id="example.test">
+<incomingServer type="imap"><hostname>imap.example.test</hostname><port>993</port><socketType>SSL</socketType><authentication>OAuth2</authentication><authentication>password-cleartext</authentication></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.example.test</hostname><port>465</port><socketType>SSL</socketType><authentication>password-cleartext</authentication></outgoingServer>
+</emailProvider><oAuth2><issuer>login.example.test</issuer><scope>IMAP offline_access</scope><authURL>https://login.example.test/auth</authURL><tokenURL>https://login.example.test/token</tokenURL></oAuth2></clientConfig>`;
+    const result = await createAutoconfigSource(fakeHttp({ [url]: ok(url, doc) })).lookup(context(domainOnly));
+    assert.ok(result.outcome === 'found');
+    const [imap, smtp] = result.servers;
+    assert.deepEqual(imap?.oauth2, {
+      issuer: 'login.example.test',
+      authorizationEndpoint: 'https://login.example.test/auth',
+      tokenEndpoint: 'https://login.example.test/token',
+      scopes: ['IMAP', 'offline_access'],
+      source: `autoconfig:${url}`,
+    });
+    assert.equal(smtp?.oauth2, undefined);
+  });
+});
+
 describe('ISPDB source', () => {
   it('fetches <base><domain> of the first ISPDB_URLS entry', async () => {
     const url = 'https://ispdb.test/v1.1/example.test';
