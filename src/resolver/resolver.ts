@@ -181,7 +181,10 @@ export class Resolver {
         rankedDone.abort();
         for (const timer of deferred.values()) clearTimeout(timer);
         if (!companionsPending()) return finish();
-        graceTimer = setTimeout(finish, this.#companionGraceMs);
+        // With an answer in hand a companion may delay it by the grace at most; with none (a 404
+        // to come, or guessing), what the companion finds is all there is, so it runs to its end.
+        const answered = ranked.some((source) => results.get(source)?.result.outcome === 'found');
+        if (answered) graceTimer = setTimeout(finish, this.#companionGraceMs);
       };
       const decide = () => {
         if (rankedSettled) {

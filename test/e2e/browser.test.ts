@@ -121,6 +121,18 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await context.close();
   });
 
+  it('says "sign in with Outlook.com" instead of a password row for an OAuth-only server', async () => {
+    const { context, page, problems } = await open(`${hostUrl}/`);
+    await lookUp(page, 'jane@outlook.com');
+    await widget(page).locator('.field').first().waitFor();
+    const text = (await widget(page).locator('.field').allTextContents()).join('\n');
+    assert.match(text, /Sign-in/);
+    assert.match(text, /"Sign in with Outlook\.com"/);
+    assert.doesNotMatch(text, /Your email password/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('copies a field to the clipboard and says so', async () => {
     const { context, page } = await open(`${hostUrl}/`, { permissions: ['clipboard-read', 'clipboard-write'] });
     await lookUp(page, 'jane@example-mail.test');
@@ -301,6 +313,7 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     assert.match(byName.get('autoconfig')?.text ?? '', /https:\/\/autoconfig\.srv-only\.test\/mail\/config-v1\.1\.xml/);
     assert.match(byName.get('autoconfig')?.text ?? '', /\d+ ms/);
     const firstRow = await page.locator('table').first().locator('tbody tr').first().textContent();
+    assert.doesNotMatch(firstRow ?? '', /OAuth2/);
     assert.match(firstRow ?? '', /IMAP.*recommended.*mail\.srv-only\.test.*993/);
     assert.deepEqual(problems, []);
     // On a phone the wide tables scroll inside their own box; the page itself never scrolls sideways.

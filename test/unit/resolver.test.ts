@@ -322,6 +322,17 @@ describe('Resolver: companion sources (alternatives only)', () => {
     assert.match(discovery.sources.find((report) => report.name === 'jmap')?.detail ?? '', /no answer within 50 ms/);
   });
 
+  it('waits for a companion past the grace when no ranked source found anything (its alternatives are the whole answer)', async () => {
+    const slowish = companion(150);
+    const discovery = await new Resolver([immediate('autoconfig', 10, { outcome: 'not-found' }), slowish], { companionGraceMs: 20 }).resolve({
+      subject,
+      deadlineMs: 5000,
+      log,
+    });
+    assert.deepEqual(discovery.alternatives, [jmap], 'the companion answered after 150 ms, past the 20 ms grace');
+    assert.equal(discovery.found, false);
+  });
+
   it('does not wait for a companion that never started because the provider database answered from memory', async () => {
     const never = companion(10_000);
     const local: Source = { name: 'provider-db', priority: 0, local: true, lookup: async () => found('imap.db.test') };

@@ -160,6 +160,16 @@ function securityLabel(server: Pick<Server, 'security'>): string {
   return server.security === 'tls' ? 'TLS' : server.security === 'starttls' ? 'STARTTLS' : 'none';
 }
 
+/** The Login cell: the methods, and for OAuth2 the issuer (an OAuth-only server is signed in to, not typed into). */
+function loginText(server: Server, result: LookupResult): string {
+  const methods = server.authentication.join(', ');
+  if (!server.oauth2) return methods;
+  if (server.authentication.every((method) => method === 'oauth2')) {
+    return `sign in with ${result.provider?.name ?? server.oauth2.issuer} (OAuth2, ${server.oauth2.issuer})`;
+  }
+  return `${methods} (OAuth2: ${server.oauth2.issuer})`;
+}
+
 function serversBlock(result: LookupResult): HTMLElement {
   const row = (server: Server, rank: number) =>
     h(
@@ -171,7 +181,7 @@ function serversBlock(result: LookupResult): HTMLElement {
       h('td', {}, String(server.port)),
       h('td', {}, server.security === 'none' ? pill('none', 'bad') : securityLabel(server)),
       h('td', {}, h('code', { class: 'nowrap' }, server.username)),
-      h('td', {}, server.authentication.join(', ')),
+      h('td', {}, loginText(server, result)),
       h('td', {}, h('code', {}, server.source), server.trusted ? null : ' ', server.trusted ? null : pill('untrusted channel', 'warn')),
       h('td', {}, server.check ? pill(server.check.ok ? 'ok' : server.check.error?.code ?? 'failed', server.check.ok ? 'ok' : 'bad') : '—'),
     );

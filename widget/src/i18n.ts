@@ -33,6 +33,8 @@ export interface Strings {
   password: string;
   passwordNormal: string;
   passwordApp: string;
+  signIn: string;
+  signInWith: string;
   tls: string;
   starttls: string;
   none: string;
@@ -89,6 +91,8 @@ const en: Strings = {
   password: 'Password',
   passwordNormal: 'Your email password.',
   passwordApp: 'An app password (see the note above), not your normal password.',
+  signIn: 'Sign-in',
+  signInWith: 'No password here: choose "Sign in with {name}" in your mail app, and sign in on {name}\'s own page.',
   tls: 'SSL/TLS',
   starttls: 'STARTTLS',
   none: 'None',
@@ -145,6 +149,8 @@ const de: Strings = {
   password: 'Passwort',
   passwordNormal: 'Ihr E-Mail-Passwort.',
   passwordApp: 'Ein App-Passwort (siehe Hinweis oben), nicht Ihr normales Passwort.',
+  signIn: 'Anmeldung',
+  signInWith: 'Kein Passwort hier: Wählen Sie in Ihrer Mail-App „Mit {name} anmelden“ und melden Sie sich auf der Seite von {name} an.',
   tls: 'SSL/TLS',
   starttls: 'STARTTLS',
   none: 'Keine',

@@ -335,7 +335,10 @@ export class MailSettingsLookup extends HTMLElement {
       this.copyRow(`${prefix}-port`, t.port, String(server.port)),
       this.copyRow(`${prefix}-security`, t.security, this.securityText(server)),
       username.copyable ? this.copyRow(`${prefix}-user`, t.username, username.text) : this.textRow(t.username, username.text),
-      this.textRow(t.password, appPassword ? t.passwordApp : t.passwordNormal),
+      // A server whose only login is OAuth2 has no password to type: the app opens the provider's sign-in page.
+      server.authentication.length > 0 && server.authentication.every((method) => method === 'oauth2')
+        ? this.textRow(t.signIn, fill(t.signInWith, { name: result.provider?.name.replace(/\s*\(.*\)$/, '') ?? server.oauth2?.issuer ?? result.domain }))
+        : this.textRow(t.password, appPassword ? t.passwordApp : t.passwordNormal),
     ];
     const checkNode = this.checks.size ? h('p', { class: 'check', 'data-check': serverKey(server) }) : null;
     if (checkNode) {
