@@ -185,6 +185,18 @@ export const lookupProviderSchema = z.object({
   hints: z.array(hintSchema),
 });
 
+/** Stable codes of the warnings an answer may carry. */
+export const warningCodeSchema = z.enum(['sources_disagree', 'untrusted_only', 'plaintext_only_protocol', 'guessed']);
+export type WarningCode = z.infer<typeof warningCodeSchema>;
+
+/** Something about an answer a person should know before using it (the answer itself is unchanged). */
+export const warningSchema = z.object({
+  code: warningCodeSchema,
+  message: z.string(),
+  sources: z.array(z.string()).describe('Names of the sources concerned, as in sources[].name'),
+});
+export type Warning = z.infer<typeof warningSchema>;
+
 /** The 200 answer of GET /v1/lookup. */
 export const lookupResultSchema = z.object({
   domain: z.string().describe('Lower-case ASCII; IDNs converted to punycode'),
@@ -197,6 +209,7 @@ export const lookupResultSchema = z.object({
   alternatives: z
     .array(alternativeSchema)
     .describe('Access methods other than IMAP/POP3/SMTP (JMAP, Exchange) the domain publishes; never recommended'),
+  warnings: z.array(warningSchema).describe('Conflicts between sources and weak answers; empty when there is nothing to say'),
   sources: z.array(sourceReportSchema),
   cached: z.boolean(),
 });

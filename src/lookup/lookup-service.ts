@@ -92,6 +92,7 @@ export function toLookupResult(discovery: Discovery, subject: LookupSubject, cac
     incoming,
     outgoing: render(discovery.outgoing, subject),
     alternatives: discovery.alternatives.map(toAlternative),
+    warnings: discovery.warnings.map((warning) => ({ ...warning, sources: [...warning.sources] })),
     sources: discovery.sources.map((source) => ({ ...source })),
     cached,
   };

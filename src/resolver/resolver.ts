@@ -2,11 +2,12 @@ import { setMaxListeners } from 'node:events';
 import { ApiError } from '../domain/errors.js';
 import type { Log as Logger } from '../domain/log.js';
 import type { LookupSubject } from '../domain/input.js';
-import type { SourceReport } from '../domain/schemas.js';
+import type { SourceReport, Warning } from '../domain/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
 import { portSecurityConflict } from '../formats/port-security.js';
 import { rankServers } from './rank.js';
+import { answerWarnings } from './warnings.js';
 
 /** The domain-level answer of one discovery run (usernames are still templates). */
 export interface Discovery {
@@ -16,6 +17,8 @@ export interface Discovery {
   outgoing: CandidateServer[];
   /** Non-IMAP/POP3/SMTP access methods (JMAP, Exchange) any source saw. */
   alternatives: CandidateAlternative[];
+  /** What a person should know about the answer (conflicts between sources, weak answers). */
+  warnings: Warning[];
   sources: SourceReport[];
   /** Smallest TTL any contributing source asked for, if any did. */
   ttlS: number | undefined;
@@ -135,9 +138,10 @@ export class Resolver {
     setMaxListeners(256, signal, companionSignal);
     const results = new Map<Source, SettledSource>();
     const ranked = group.filter((source) => !source.companion);
-    const companions = group.filter((source) => source.companion);
+    // Sources that may outlive the ranked decision: companions (alternatives) and cross-checkers (warnings).
+    const lingering = group.filter((source) => source.companion || source.crossCheckMs !== undefined);
     const startedSources = new Set<Source>();
-    const companionsPending = () => companions.some((source) => startedSources.has(source) && !results.has(source));
+    const pendingLingering = () => lingering.filter((source) => startedSources.has(source) && !results.has(source));
 
     return new Promise<SettledSource[]>((resolve) => {
       const started = now();
@@ -165,6 +169,8 @@ export class Resolver {
                 ? 'the lookup was cancelled'
                 : source.companion && startedSources.has(source)
                   ? `no answer within ${this.#companionGraceMs} ms of the best source's answer`
+                  : source.crossCheckMs !== undefined && startedSources.has(source) && rankedSettled
+                    ? `a better-ranked source answered, and no answer to cross-check it within ${source.crossCheckMs} ms`
                   : deferred.has(source) && !startedSources.has(source)
                     ? `not started: a better-ranked source answered within its ${source.deferMs} ms head start`
                     : 'a better-ranked source already answered';
@@ -180,15 +186,18 @@ export class Resolver {
         rankedSettled = true;
         rankedDone.abort();
         for (const timer of deferred.values()) clearTimeout(timer);
-        if (!companionsPending()) return finish();
-        // With an answer in hand a companion may delay it by the grace at most; with none (a 404
-        // to come, or guessing), what the companion finds is all there is, so it runs to its end.
+        const pending = pendingLingering();
+        if (pending.length === 0) return finish();
+        // With an answer in hand a lingering source may delay it by its grace at most; with none (a
+        // 404 to come, or guessing), what a companion finds is all there is, so it runs to its end.
         const answered = ranked.some((source) => results.get(source)?.result.outcome === 'found');
-        if (answered) graceTimer = setTimeout(finish, this.#companionGraceMs);
+        const graceMs = Math.max(...pending.map((source) => source.crossCheckMs ?? this.#companionGraceMs));
+        if (answered) graceTimer = setTimeout(finish, graceMs);
+        else if (pending.every((source) => !source.companion)) finish();
       };
       const decide = () => {
         if (rankedSettled) {
-          if (!companionsPending()) finish();
+          if (pendingLingering().length === 0) finish();
           return;
         }
         const best = ranked.find((source) => results.get(source)?.result.outcome === 'found');
@@ -218,11 +227,17 @@ export class Resolver {
           }
           startedSources.add(source);
           const sourceStarted = now();
-          const context = { subject: options.subject, signal: source.companion ? companionSignal : signal, log: options.log };
+          const lingers = source.companion || source.crossCheckMs !== undefined;
+          const context = { subject: options.subject, signal: lingers ? companionSignal : signal, log: options.log };
           run(source, context).then((result) => {
             // A ranked source that ends after the answer was decided was aborted: it is reported as skipped.
-            if (finished || (rankedSettled && !source.companion)) return;
-            results.set(source, { source, result, report: report(source, result, now() - sourceStarted) });
+            if (finished || (rankedSettled && !lingers)) return;
+            const entry: SettledSource = { source, result, report: report(source, result, now() - sourceStarted) };
+            if (rankedSettled && !source.companion) {
+              entry.crossCheckOnly = true;
+              entry.report.detail = [entry.report.detail, 'ended after the answer was decided: used only to cross-check it'].filter(Boolean).join('; ');
+            }
+            results.set(source, entry);
             if (source.local) {
               localPending -= 1;
               if (localPending === 0) {
@@ -281,7 +296,7 @@ const PARTIAL_RANK_OFFSET = 1000;
  */
 function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
   const answered = settled
-    .filter((entry) => entry.result.outcome === 'found' || entry.result.outcome === 'partial')
+    .filter((entry) => !entry.crossCheckOnly && (entry.result.outcome === 'found' || entry.result.outcome === 'partial'))
     .sort((a, b) => a.source.priority - b.source.priority);
   const candidates: { server: CandidateServer; priority: number }[] = [];
   const reports = new Map(settled.map((entry) => [entry.source, { ...entry.report }]));
@@ -309,6 +324,7 @@ function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
     incoming: ranked.incoming,
     outgoing: ranked.outgoing,
     alternatives: mergeAlternatives(settled),
+    warnings: answerWarnings(settled, ranked.incoming, ranked.outgoing),
     sources: [...settled]
       .sort((a, b) => (position.get(a.source) ?? 0) - (position.get(b.source) ?? 0))
       .map((entry) => reports.get(entry.source) ?? entry.report),

@@ -12,6 +12,9 @@ import type { Source, SourceResult } from './types.js';
 /** Priority of answers reached through the domain's MX host (below SRV, above plain-HTTP autoconfig). */
 export const MX_PRIORITY = 40;
 
+/** How long the MX step may outlive a better-ranked answer to cross-check it. */
+export const MX_CROSS_CHECK_MS = 150;
+
 /** What the MX source needs. */
 export interface MxSourceDeps {
   dns: DnsResolver;
@@ -50,6 +53,9 @@ export function createMxSource(deps: MxSourceDeps): Source {
   return {
     name: 'mx',
     priority: MX_PRIORITY,
+    // Where the domain's mail really goes: kept up to 150 ms past a better answer to catch a stale
+    // published configuration (sources_disagree), never merged into that answer.
+    crossCheckMs: MX_CROSS_CHECK_MS,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const answer = await deps.dns.mx(subject.domain, signal);
       if (!answer.ok) {

@@ -124,6 +124,12 @@ export interface Source {
    */
   deferMs?: number;
   /**
+   * When a better-ranked source answers first, this source is not aborted at once: it may still end
+   * within this many ms, and its result then serves only to cross-check the answer (warnings such as
+   * `sources_disagree`), never merged into it. The MX step uses this to notice a stale autoconfig.
+   */
+  crossCheckMs?: number;
+  /**
    * Contributes only `alternatives` (e.g. JMAP), never servers: it is not ranked, never holds the
    * answer back, and gets a short grace once the ranked sources have settled.
    */
@@ -136,4 +142,6 @@ export interface SettledSource {
   source: Source;
   result: SourceResult;
   report: SourceReport;
+  /** Ended after the answer was decided (a `crossCheckMs` source): used for warnings only, not merged. */
+  crossCheckOnly?: boolean;
 }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { contrastScript, FakeChecker, freeUdpPort, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
+import { autoconfigXml } from '../helpers/autoconfig-docs.js';
 import { startHttps, type Started } from '../helpers/servers.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
@@ -30,9 +31,17 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     dns.set('_submissions._tcp.srv-only.test', [{ type: 'SRV', target: 'mail.srv-only.test', port: 465, priority: 0, weight: 1 }]);
     // A domain that publishes only JMAP (RFC 8620 §2.2), on an HTTPS host of a test CA at 127.0.4.20.
     dns.set('jmap-only.test', [{ type: 'A', address: '127.0.4.20' }]);
+    // A domain whose autoconfig still names its own server after its mail moved to Gmail (MX at google.com).
+    dns.set('autoconfig.moved.test', [{ type: 'A', address: '127.0.4.20' }]);
+    dns.set('moved.test', [{ type: 'MX', exchange: 'aspmx.l.google.com', priority: 1 }]);
     await dns.start();
     ca = createTestCa();
-    jmapHost = await startHttps('127.0.4.20', ca.issue(['jmap-only.test']), (request, response) => {
+    jmapHost = await startHttps('127.0.4.20', ca.issue(['jmap-only.test', 'autoconfig.moved.test']), (request, response) => {
+      if (request.headers.host === 'autoconfig.moved.test') {
+        if (request.url?.startsWith('/mail/config-v1.1.xml')) return response.end(autoconfigXml('moved.test'));
+        response.writeHead(404);
+        return response.end();
+      }
       response.writeHead(request.url === '/.well-known/jmap' ? 307 : 404, { location: 'https://api.jmap-only.test/jmap/session' });
       response.end();
     });
@@ -370,5 +379,25 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     assert.match((await page.locator('ol.steps').textContent()) ?? '', /jmap.*not-found.*JMAP session at/s);
     await saveScreenshot(await page.screenshot({ fullPage: true }), 'desk-jmap-only.png');
     await context.close();
+  });
+
+  it('desk: shows sources_disagree above the servers with both sides, and the widget a short note', async () => {
+    const { context, page } = await open(`${appUrl}/desk?q=moved.test`);
+    await page.locator('section.warnings').waitFor();
+    const warning = (await page.locator('section.warnings li[data-code=sources_disagree]').textContent()) ?? '';
+    assert.match(warning, /imap\.moved\.test/);
+    assert.match(warning, /Gmail \(imap\.gmail\.com/);
+    // Above the servers, and the domain's own publication still first.
+    const order = await page.evaluate(`[...document.querySelectorAll('#out h2')].map((node) => node.id)`);
+    assert.ok((order as string[]).indexOf('h-warnings') < (order as string[]).indexOf('h-servers'));
+    assert.match((await page.locator('table').first().locator('tbody tr').first().textContent()) ?? '', /imap\.moved\.test/);
+    await saveScreenshot(await page.screenshot({ fullPage: true }), 'desk-sources-disagree.png');
+    await context.close();
+
+    const widgetPage = await open(`${hostUrl}/`);
+    await lookUp(widgetPage.page, 'jane@moved.test');
+    await widget(widgetPage.page).locator('.warn.stale').waitFor();
+    assert.match((await widget(widgetPage.page).locator('.warn.stale').textContent()) ?? '', /may have moved to another provider/);
+    await widgetPage.context.close();
   });
 });

@@ -63,7 +63,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(withSuffix);
     mxProvider = { id: withSuffix.id, suffix: withSuffix.mxSuffixes[0] ?? '' };
 
-    const webNames = ['jmaponly.d.test', 'both.d.test', 'autoconfig.both.d.test', 'autoconfig.v12.d.test', 'autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
+    const webNames = ['autoconfig.stale.d.test', 'jmaponly.d.test', 'both.d.test', 'autoconfig.both.d.test', 'autoconfig.v12.d.test', 'autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
     const leaf = ca.issue(webNames);
     for (const name of webNames) dns.set(name, A(WEB));
     dns.set('autoconfig.http.d.test', A(WEB));
@@ -76,6 +76,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     dns.set('_imaps._tcp.srv.d.test', SRV_IMAPS('imap.srv.d.test'));
     dns.set('_imaps._tcp.half.d.test', SRV_IMAPS('imap.srv-half.d.test'));
     dns.set('api.jmaponly.d.test', A(REFUSED));
+    dns.set('stale.d.test', [{ type: 'MX', exchange: `aspmx.${mxProvider.suffix}`, priority: 1 }]);
     dns.set('m365.d.test', [{ type: 'MX', exchange: 'm365-d-test.mail.protection.outlook.com', priority: 0 }]);
     dns.set('_submission._tcp.half.d.test', [{ type: 'SRV', target: 'smtp.srv-half.d.test', port: 465, priority: 0, weight: 0 }]);
     dns.set('_submission._tcp.srv.d.test', [{ type: 'SRV', target: 'smtp.srv.d.test', port: 587, priority: 0, weight: 0 }]);
@@ -103,6 +104,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
         return response.end();
       }
       if (host === 'autoconfig.both.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('both.d.test'));
+      if (host === 'autoconfig.stale.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('stale.d.test'));
       if (host === 'autoconfig.v12.d.test' && path === '/mail/config-v1.1.xml') {
         return xml(autoconfigXml('v12.d.test').replace('<clientConfig version="1.1">', '<clientConfig version="1.2">').replace(
           '<incomingServer type="imap">',
@@ -226,6 +228,14 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
       ['imap:imap.srv.d.test:993:tls:srv:_imaps._tcp.srv.d.test', 'smtp:smtp.srv.d.test:587:starttls:srv:_submission._tcp.srv.d.test'],
     );
     assert.ok(!body.incoming.some((server) => server.protocol === 'pop3'));
+  });
+
+  it('warns sources_disagree when the autoconfig names its own host while the MX is at a hosted provider; the ranking stays', async () => {
+    const body = await found('domain=stale.d.test');
+    assert.equal(body.incoming[0]?.host, 'imap.stale.d.test');
+    assert.equal(body.incoming[0]?.source, 'autoconfig:https://autoconfig.stale.d.test/mail/config-v1.1.xml');
+    assert.deepEqual(body.warnings.map((warning) => [warning.code, warning.sources]), [['sources_disagree', ['autoconfig', 'mx']]]);
+    assert.match(body.warnings[0]?.message ?? '', /imap\.stale\.d\.test/);
   });
 
   it('gives a custom domain whose MX is at Microsoft 365 the Microsoft OAuth details', async () => {

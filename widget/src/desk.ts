@@ -102,6 +102,7 @@ function render(state: DeskState, outcome: LookupOutcome): void {
   replaceChildren(
     out,
     summaryBlock(result, outcome.ms),
+    result.warnings.length ? warningsBlock(result.warnings) : null,
     serversBlock(result),
     result.alternatives.length ? alternativesBlock(result.alternatives) : null,
     sourcesBlock(result.sources),
@@ -207,6 +208,22 @@ function serversBlock(result: LookupResult): HTMLElement {
     h('h2', { id: 'h-servers' }, 'Servers, best first'),
     table('Incoming', result.incoming),
     table('Outgoing', result.outgoing),
+  );
+}
+
+/** Warnings above the servers: each with its stable code, the sources concerned and (in the message) both sides' servers. */
+function warningsBlock(warnings: LookupResult['warnings']): HTMLElement {
+  return h(
+    'section',
+    { class: 'block warnings', 'aria-labelledby': 'h-warnings' },
+    h('h2', { id: 'h-warnings' }, `Warnings (${warnings.length})`),
+    h(
+      'ul',
+      {},
+      ...warnings.map((warning) =>
+        h('li', { 'data-code': warning.code }, pill(warning.code, 'warn'), ' ', warning.message, ' ', h('span', { class: 'muted' }, `(${warning.sources.join(', ')})`)),
+      ),
+    ),
   );
 }
 

@@ -35,6 +35,7 @@ export interface Strings {
   passwordApp: string;
   signIn: string;
   signInWith: string;
+  staleNote: string;
   tls: string;
   starttls: string;
   none: string;
@@ -92,6 +93,7 @@ const en: Strings = {
   passwordNormal: 'Your email password.',
   passwordApp: 'An app password (see the note above), not your normal password.',
   signIn: 'Sign-in',
+  staleNote: 'Note: this domain\'s mail may have moved to another provider. If these settings do not work, ask your provider which ones to use.',
   signInWith: 'No password here: choose "Sign in with {name}" in your mail app, and sign in on {name}\'s own page.',
   tls: 'SSL/TLS',
   starttls: 'STARTTLS',
@@ -150,6 +152,7 @@ const de: Strings = {
   passwordNormal: 'Ihr E-Mail-Passwort.',
   passwordApp: 'Ein App-Passwort (siehe Hinweis oben), nicht Ihr normales Passwort.',
   signIn: 'Anmeldung',
+  staleNote: 'Hinweis: Die E-Mails dieser Domain sind möglicherweise zu einem anderen Anbieter umgezogen. Falls diese Einstellungen nicht funktionieren, fragen Sie Ihren Anbieter, welche gelten.',
   signInWith: 'Kein Passwort hier: Wählen Sie in Ihrer Mail-App „Mit {name} anmelden“ und melden Sie sich auf der Seite von {name} an.',
   tls: 'SSL/TLS',
   starttls: 'STARTTLS',

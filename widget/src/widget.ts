@@ -257,6 +257,12 @@ export class MailSettingsLookup extends HTMLElement {
           )
         : null;
 
+    // A short note only: the desk page shows the whole conflict with both sides' servers.
+    const stale = result.warnings.find((warning) => warning.code === 'sources_disagree');
+    const staleNote: Child = stale
+      ? h('p', { class: 'warn stale', part: 'warning' }, t.staleNote)
+      : null;
+
     const mainCard: Child = main
       ? h(
           'section',
@@ -312,6 +318,7 @@ export class MailSettingsLookup extends HTMLElement {
 
     replaceChildren(
       this.results,
+      staleNote,
       hintBox,
       mainCard,
       popCard,
