@@ -69,7 +69,12 @@ export interface RequestLogFields {
 /** Builds the network door from configuration: resolver, address policy, connector. */
 export function createNetwork(config: Config): Network {
   return new Network(
-    new DnsResolver({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS, tries: config.DNS_TRIES }),
+    new DnsResolver({
+      servers: config.DNS_SERVERS,
+      timeoutMs: config.DNS_TIMEOUT_MS,
+      tries: config.DNS_TRIES,
+      failedZoneTtlMs: config.DNS_FAILED_ZONE_TTL_S * 1000,
+    }),
     new AddressPolicy(config.PROBE_ALLOW_CIDRS),
   );
 }
@@ -117,6 +122,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
   const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
+    maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
   });
   const lookupCache = new CoalescingCache<Discovery>({
     maxEntries: config.CACHE_MAX_ENTRIES,
