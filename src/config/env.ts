@@ -69,6 +69,20 @@ const envObject = z.object({
   CACHE_NEGATIVE_TTL_S: intFrom(1, 86_400, 300),
   LOOKUP_TIMEOUT_MS: intFrom(100, 60_000, 8_000),
   REQUEST_TIMEOUT_MS: intFrom(1_000, 120_000, 30_000),
+  // Connections to the service itself (see src/net/connection-limits.ts). Node's own defaults
+  // (no cap, 60 s for headers, checked every 30 s) let half-sent requests exhaust descriptors.
+  // Server-wide: Node raises the soft descriptor limit to the hard one (often 4096) at start; this
+  // leaves room for the outbound sockets of 64 discoveries and 32 checks below that.
+  MAX_CONNECTIONS: intFrom(1, 1_000_000, 1_024),
+  // Per client (IPv4 address, IPv6 /64); 0 turns it off. Browsers open at most 6 per host; 32 leaves
+  // room for a small office behind one NAT. Not applied when TRUST_PROXY is on (the peer is the proxy).
+  CONNECTIONS_PER_CLIENT_MAX: intFrom(0, 1_000_000, 32),
+  // Time for a request's headers (a GET is only headers): a real client sends them in one packet.
+  HEADERS_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
+  // Idle time of a kept-alive connection between requests (Fastify's own default is 72 s).
+  KEEP_ALIVE_TIMEOUT_MS: intFrom(100, 600_000, 5_000),
+  // Requests per connection before Node asks the client to reconnect (nginx's keepalive_requests); 0: no limit.
+  MAX_REQUESTS_PER_SOCKET: intFrom(0, 1_000_000, 1_000),
   DNS_SERVERS: csv.pipe(z.array(dnsServer)),
   // One try waits DNS_TIMEOUT_MS, the retry twice that (c-ares backs off): 1 s + 2 s = 3 s at most
   // per question (it was 2 s + 4 s = 6 s, most of an 8 s lookup for a zone that never answers).
