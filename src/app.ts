@@ -5,6 +5,7 @@ import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
 import type { Config } from './config/env.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
+import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-limits.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   logStream?: DestinationStream;
   /** Directory of the built widget and pages (default dist/widget/). */
   widgetDir?: string;
+  /** Interval of the refused-connections warning (tests; default CONNECTION_LOG_INTERVAL_MS). */
+  connectionLogIntervalMs?: number;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -69,7 +72,12 @@ export interface RequestLogFields {
 /** Builds the network door from configuration: resolver, address policy, connector. */
 export function createNetwork(config: Config): Network {
   return new Network(
-    new DnsResolver({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS, tries: config.DNS_TRIES }),
+    new DnsResolver({
+      servers: config.DNS_SERVERS,
+      timeoutMs: config.DNS_TIMEOUT_MS,
+      tries: config.DNS_TRIES,
+      failedZoneTtlMs: config.DNS_FAILED_ZONE_TTL_S * 1000,
+    }),
     new AddressPolicy(config.PROBE_ALLOW_CIDRS),
   );
 }
@@ -89,6 +97,7 @@ export function createChecker(config: Config, network: Network, clock?: Clock): 
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const headersTimeoutMs = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
   const app = Fastify({
     logger: deps.logger ?? {
       level: config.LOG_LEVEL,
@@ -99,6 +108,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     connectionTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
+    http: {
+      // Node requires headersTimeout <= requestTimeout (a request's headers are part of it).
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      // Node checks both timeouts only this often (30 s by default, which would let a slowloris
+      // hold its socket 40 s under a 10 s limit); a quarter of the limit, 1 s at most, keeps them exact.
+      connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+    },
     trustProxy: config.TRUST_PROXY,
     // Fastify's own two lines per request are replaced by the one onResponse line below.
     logController: new LogController({ disableRequestLogging: true }),
@@ -117,6 +136,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
   const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
+    maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
   });
   const lookupCache = new CoalescingCache<Discovery>({
     maxEntries: config.CACHE_MAX_ENTRIES,
@@ -150,9 +170,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     done();
   });
 
+  // Security: connections to the service itself are bounded server-wide (maxConnections: Node
+  // closes the excess before reading it) and per client; behind a trusted proxy every connection
+  // comes from the proxy, so the per-client cap is left to the proxy (see README, production set-up).
+  app.server.maxConnections = config.MAX_CONNECTIONS;
+  const connectionLimits = limitConnections(app.server, {
+    perClientMax: config.TRUST_PROXY ? 0 : config.CONNECTIONS_PER_CLIENT_MAX,
+    logIntervalMs: deps.connectionLogIntervalMs ?? CONNECTION_LOG_INTERVAL_MS,
+    log: app.log,
+  });
+
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
+    connectionLimits.stop();
     network.dns.cancel();
     await http.close();
   });

@@ -69,9 +69,32 @@ const envObject = z.object({
   CACHE_NEGATIVE_TTL_S: intFrom(1, 86_400, 300),
   LOOKUP_TIMEOUT_MS: intFrom(100, 60_000, 8_000),
   REQUEST_TIMEOUT_MS: intFrom(1_000, 120_000, 30_000),
+  // Connections to the service itself (see src/net/connection-limits.ts). Node's own defaults
+  // (no cap, 60 s for headers, checked every 30 s) let half-sent requests exhaust descriptors.
+  // Server-wide: Node raises the soft descriptor limit to the hard one (often 4096) at start; this
+  // leaves room for the outbound sockets of 64 discoveries and 32 checks below that.
+  MAX_CONNECTIONS: intFrom(1, 1_000_000, 1_024),
+  // Per client (IPv4 address, IPv6 /64); 0 turns it off. Browsers open at most 6 per host; 32 leaves
+  // room for a small office behind one NAT. Not applied when TRUST_PROXY is on (the peer is the proxy).
+  CONNECTIONS_PER_CLIENT_MAX: intFrom(0, 1_000_000, 32),
+  // Time for a request's headers (a GET is only headers): a real client sends them in one packet.
+  HEADERS_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
+  // Idle time of a kept-alive connection between requests (Fastify's own default is 72 s).
+  KEEP_ALIVE_TIMEOUT_MS: intFrom(100, 600_000, 5_000),
+  // Requests per connection before Node asks the client to reconnect (nginx's keepalive_requests); 0: no limit.
+  MAX_REQUESTS_PER_SOCKET: intFrom(0, 1_000_000, 1_000),
   DNS_SERVERS: csv.pipe(z.array(dnsServer)),
-  DNS_TIMEOUT_MS: intFrom(50, 30_000, 2_000),
+  // One try waits DNS_TIMEOUT_MS, the retry twice that (c-ares backs off): 1 s + 2 s = 3 s at most
+  // per question (it was 2 s + 4 s = 6 s, most of an 8 s lookup for a zone that never answers).
+  // A recursive resolver answers a cold name in well under a second; one that needs longer keeps
+  // resolving after our first try gives up, so the retry a second later usually finds the answer
+  // in its cache, and a lost UDP packet still gets its retry. 3 s also leaves room within
+  // LOOKUP_TIMEOUT_MS for a second step (MX, then the MX host's autoconfig).
+  DNS_TIMEOUT_MS: intFrom(50, 30_000, 1_000),
   DNS_TRIES: intFrom(1, 5, 2),
+  // A zone whose servers time out or answer SERVFAIL is not asked again for this long (0: always
+  // ask): its other names (`*.blackhole.example`) then fail at once instead of each holding a slot.
+  DNS_FAILED_ZONE_TTL_S: intFrom(0, 3_600, 60),
   PROBE_ALLOW_CIDRS: csv.pipe(z.array(cidr)),
   /** Old single-URL name of ISPDB_URLS, still read when ISPDB_URLS is unset (empty disables the ISPDB). */
   ISPDB_URL: ispdbBase.or(z.literal('')).optional(),
@@ -82,6 +105,9 @@ const envObject = z.object({
   RATE_LIMIT_MAX: intFrom(1, 1_000_000, 60),
   RATE_LIMIT_WINDOW_MS: intFrom(1_000, 3_600_000, 60_000),
   DISCOVERY_CONCURRENCY: intFrom(1, 10_000, 64),
+  // A sixteenth of DISCOVERY_CONCURRENCY: one client (address, IPv6 /64) cannot hold more than that
+  // share of the slots, so it takes 16 addresses, not 8, to fill them; a person needs one at a time.
+  DISCOVERY_PER_CLIENT_MAX: intFrom(1, 10_000, 4),
   CHECK_RATE_LIMIT_MAX: intFrom(1, 1_000_000, 30),
   CHECK_TARGET_LIMIT_MAX: intFrom(1, 1_000_000, 20),
   CHECK_CONCURRENCY: intFrom(1, 10_000, 32),

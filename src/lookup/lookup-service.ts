@@ -102,7 +102,11 @@ export function toLookupResult(discovery: Discovery, subject: LookupSubject, cac
 export class LookupService {
   constructor(private readonly deps: LookupServiceDeps) {}
 
-  async lookup(subject: LookupSubject, options: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<LookupOutcome> {
+  /**
+   * `client` (clientKey of the requester) is charged for the discovery only if this call starts
+   * one: callers joining a discovery already under way share it and are never counted again.
+   */
+  async lookup(subject: LookupSubject, options: { signal?: AbortSignal; fresh?: boolean; client?: string } = {}): Promise<LookupOutcome> {
     const { value, cached } = await this.deps.cache.get(
       subject.domain,
       async (signal) => {
@@ -111,6 +115,7 @@ export class LookupService {
           signal,
           deadlineMs: this.deps.config.LOOKUP_TIMEOUT_MS,
           log: this.deps.log,
+          client: options.client,
         });
         return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.config) };
       },

@@ -2,6 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseDnsServer } from '../config/env.js';
 import { untilAborted } from './abort.js';
+import { FailedZones } from './failed-zones.js';
 
 /** Outcome of a DNS question. Failures are values; `not-found` covers NXDOMAIN and NODATA. */
 export type DnsAnswer<T> =
@@ -28,7 +29,14 @@ export interface DnsOptions {
   servers: readonly string[];
   timeoutMs: number;
   tries: number;
+  /** How long a zone whose servers timed out or answered SERVFAIL is not asked again (0: always ask). */
+  failedZoneTtlMs?: number;
+  /** Clock of the failed-zone memory (tests). */
+  now?: () => number;
 }
+
+/** The resolver codes that say the zone's servers did not answer, as opposed to our own resolver refusing or us cancelling. */
+const ZONE_FAILURE_CODES = new Set(['ETIMEOUT', 'ESERVFAIL']);
 
 function classify(error: unknown): { kind: 'not-found' | 'error' | 'timeout'; code: string; message: string } {
   const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
@@ -45,9 +53,11 @@ function classify(error: unknown): { kind: 'not-found' | 'error' | 'timeout'; co
  */
 export class DnsResolver {
   readonly #resolver: Resolver;
+  readonly #failedZones: FailedZones;
 
   constructor(readonly options: DnsOptions) {
     this.#resolver = new Resolver({ timeout: options.timeoutMs, tries: options.tries });
+    this.#failedZones = new FailedZones(options.failedZoneTtlMs ?? 0, options.now);
     if (options.servers.length > 0) {
       this.#resolver.setServers(
         options.servers.map((entry) => {
@@ -59,14 +69,27 @@ export class DnsResolver {
     }
   }
 
-  /** Runs a query; an aborted signal stops the wait at once (the query itself still ends within its own timeout). */
-  async #ask<T>(query: () => Promise<T[]>, ttlOf: (records: T[]) => number | undefined, signal?: AbortSignal): Promise<DnsAnswer<T>> {
+  /**
+   * Runs a query; an aborted signal stops the wait at once (the query itself still ends within its
+   * own timeout). A name below a zone remembered as failing is answered with that failure at once,
+   * its code saying so (it shows in the lookup's trace).
+   */
+  async #ask<T>(name: string, query: () => Promise<T[]>, ttlOf: (records: T[]) => number | undefined, signal?: AbortSignal): Promise<DnsAnswer<T>> {
     if (signal?.aborted) return { ok: false, kind: 'timeout', code: 'ECANCELLED', message: 'aborted' };
+    const known = this.#failedZones.check(name);
+    if (known) {
+      const note = `${known.code} (remembered: the DNS servers of ${known.zone} did not answer; not asked again for ${Math.ceil(known.remainingMs / 1000)} s)`;
+      return { ok: false, kind: known.kind, code: note, message: `${name}: ${note}` };
+    }
     try {
       const records = await (signal ? untilAborted(query(), signal, { reason: cancelled }) : query());
+      this.#failedZones.answered(name);
       return { ok: true, records, ttlS: ttlOf(records) };
     } catch (error) {
-      return { ok: false, ...classify(error) };
+      const failure = classify(error);
+      if (failure.kind === 'not-found') this.#failedZones.answered(name);
+      else if (ZONE_FAILURE_CODES.has(failure.code)) this.#failedZones.failed(name, failure.kind, failure.code);
+      return { ok: false, ...failure };
     }
   }
 
@@ -74,8 +97,8 @@ export class DnsResolver {
   async addresses(host: string, signal?: AbortSignal): Promise<DnsAnswer<string>> {
     if (isIP(host)) return { ok: true, records: [host], ttlS: undefined };
     const [v4, v6] = await Promise.all([
-      this.#ask(() => this.#resolver.resolve4(host, { ttl: true }), minTtl, signal),
-      this.#ask(() => this.#resolver.resolve6(host, { ttl: true }), minTtl, signal),
+      this.#ask(host, () => this.#resolver.resolve4(host, { ttl: true }), minTtl, signal),
+      this.#ask(host, () => this.#resolver.resolve6(host, { ttl: true }), minTtl, signal),
     ]);
     const records = [...(v4.ok ? v4.records : []), ...(v6.ok ? v6.records : [])];
     if (records.length > 0) {
@@ -93,16 +116,16 @@ export class DnsResolver {
   }
 
   async mx(domain: string, signal?: AbortSignal): Promise<DnsAnswer<MxRecord>> {
-    return this.#ask(() => this.#resolver.resolveMx(domain), () => undefined, signal);
+    return this.#ask(domain, () => this.#resolver.resolveMx(domain), () => undefined, signal);
   }
 
   async srv(name: string, signal?: AbortSignal): Promise<DnsAnswer<SrvRecord>> {
-    return this.#ask(() => this.#resolver.resolveSrv(name), () => undefined, signal);
+    return this.#ask(name, () => this.#resolver.resolveSrv(name), () => undefined, signal);
   }
 
   /** TXT records, each the concatenation of its character-strings (RFC 7208 §3.3 style). */
   async txt(name: string, signal?: AbortSignal): Promise<DnsAnswer<string>> {
-    return this.#ask(async () => (await this.#resolver.resolveTxt(name)).map((parts) => parts.join('')), () => undefined, signal);
+    return this.#ask(name, async () => (await this.#resolver.resolveTxt(name)).map((parts) => parts.join('')), () => undefined, signal);
   }
 
   /** Cancels every outstanding query (shutdown). */

@@ -33,12 +33,16 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   deadlineMs: number;
   log: Logger;
+  /** Who started the discovery (clientKey of the requester); counted against `maxPerClient`. */
+  client?: string;
 }
 
 /** Options of the resolver. */
 export interface ResolverOptions {
   /** Discoveries running at once, service-wide (DISCOVERY_CONCURRENCY); more are refused as `busy`. */
   maxConcurrent?: number;
+  /** Discoveries one client may have running at once (DISCOVERY_PER_CLIENT_MAX); more are refused as `rate_limited`. */
+  maxPerClient?: number;
   /** How long companion sources (alternatives only) may still run once the answer is decided. */
   companionGraceMs?: number;
 }
@@ -57,12 +61,16 @@ export class Resolver {
   readonly #sources: Source[];
   readonly #maxConcurrent: number;
   readonly #companionGraceMs: number;
+  readonly #maxPerClient: number;
+  /** Start times and deadlines of the discoveries each client has running (never more than maxPerClient). */
+  readonly #byClient = new Map<string, number[]>();
   #running = 0;
 
   constructor(sources: Source[], options: ResolverOptions = {}) {
     this.#sources = [...sources].sort((a, b) => a.priority - b.priority);
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
     this.#companionGraceMs = options.companionGraceMs ?? COMPANION_GRACE_MS;
+    this.#maxPerClient = options.maxPerClient ?? Infinity;
   }
 
   get sources(): readonly Source[] {
@@ -74,21 +82,57 @@ export class Resolver {
     return this.#running;
   }
 
+  /** Discoveries a client has running now. */
+  runningFor(client: string): number {
+    return this.#byClient.get(client)?.length ?? 0;
+  }
+
   /**
    * Runs one discovery. Security: one discovery fans out into many outbound requests, so at most
    * `maxConcurrent` run at once; beyond that the call is refused at once with ApiError `busy`
    * (never queued, never cached), while callers sharing a running discovery are not counted twice.
+   * One client may hold at most `maxPerClient` of those slots: a client that names domains whose
+   * DNS never answers holds each slot for a whole DNS timeout, and without this share a handful of
+   * addresses, each inside its rate limit, would turn every other client's new lookup into `busy`.
+   * Beyond its share the client alone is refused, with `rate_limited` (429: it is its own doing)
+   * and a Retry-After of when its oldest discovery ends at the latest.
    */
   async resolve(options: ResolveOptions): Promise<Discovery> {
+    const client = options.client;
+    const mine = client === undefined ? undefined : this.#byClient.get(client);
+    if (mine && mine.length >= this.#maxPerClient) {
+      const endsIn = Math.min(...mine) - now();
+      const retryAfter = String(Math.max(1, Math.ceil(endsIn / 1000)));
+      throw new ApiError(
+        'rate_limited',
+        `this client already has ${mine.length} new lookups being worked out; try again when one has finished`,
+        { 'Retry-After': retryAfter },
+      );
+    }
     if (this.#running >= this.#maxConcurrent) {
       throw new ApiError('busy', 'too many lookups are being worked out right now; please try again in a moment', { 'Retry-After': '1' });
+    }
+    // When this discovery ends at the latest (its deadline, plus the companions' grace).
+    const endsBy = now() + options.deadlineMs + this.#companionGraceMs;
+    if (client !== undefined) {
+      if (mine) mine.push(endsBy);
+      else this.#byClient.set(client, [endsBy]);
     }
     this.#running += 1;
     try {
       return await this.#resolve(options);
     } finally {
       this.#running -= 1;
+      if (client !== undefined) this.#release(client, endsBy);
     }
+  }
+
+  #release(client: string, endsBy: number): void {
+    const list = this.#byClient.get(client);
+    if (!list) return;
+    const index = list.indexOf(endsBy);
+    if (index >= 0) list.splice(index, 1);
+    if (list.length === 0) this.#byClient.delete(client);
   }
 
   async #resolve(options: ResolveOptions): Promise<Discovery> {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../domain/errors.js';
+import { clientKey } from '../net/client-key.js';
 import { normaliseDomain } from '../domain/input.js';
 import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../domain/schemas.js';
 import type { ServerChecker } from '../probes/types.js';
@@ -31,7 +32,8 @@ export interface CheckRoutesOptions {
 /** GET /v1/check: a credential-free live check of one mail server. */
 export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, options) => {
   // Per-route limits only, in this plugin's scope (the lookup route registers its own likewise).
-  await app.register(rateLimit, { global: false });
+  // Keyed like every per-client limit: IPv4 address or IPv6 /64 (see clientKey).
+  await app.register(rateLimit, { global: false, keyGenerator: (request) => clientKey(request.ip) });
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/check',
     {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../domain/errors.js';
+import { clientKey } from '../net/client-key.js';
 import { parseLookupInput, type InputResult } from '../domain/input.js';
 import { CHECK_PORTS, errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../domain/schemas.js';
 import type { LookupOutcome, LookupService } from '../lookup/lookup-service.js';
@@ -115,7 +116,8 @@ function exemptFromDiscoveryLimit(
 /** GET /v1/lookup: settings for an address or a domain. */
 export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, options) => {
   // Registered in this plugin's scope so the limit applies to the route below whatever the app registers later.
-  await app.register(rateLimit, { global: false });
+  // Keyed like every per-client limit: IPv4 address or IPv6 /64 (see clientKey).
+  await app.register(rateLimit, { global: false, keyGenerator: (request) => clientKey(request.ip) });
   const pending = new PendingDiscoveries();
   // Per-request state as request properties rather than WeakMaps keyed by the request: entries
   // keyed by short-lived objects cost the garbage collector on every request (see npm run bench).
@@ -238,7 +240,9 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
       request.raw.once('close', onClose);
       reply.raw.once('close', onClose);
       try {
-        const result = answer(await options.lookup.lookup(subject, { signal: gone.signal, fresh: request.query.fresh }));
+        const result = answer(
+          await options.lookup.lookup(subject, { signal: gone.signal, fresh: request.query.fresh, client: clientKey(request.ip) }),
+        );
         if (request.query.check) {
           const checker = options.checker;
           if (!checker) throw new ApiError('invalid_input', 'live checks are not available on this server');
