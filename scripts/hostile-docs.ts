@@ -28,10 +28,10 @@ const CLOSE: Record<Format, string> = {
   autoconfig: '</emailProvider></clientConfig>\n',
   autodiscover: '</Account></Response></Autodiscover>\n',
 };
-/** Elements and depth the wrapper itself uses (so the filling stays within the caps). */
-const WRAPPER: Record<Format, { elements: number; depth: number }> = {
-  autoconfig: { elements: 2, depth: 2 },
-  autodiscover: { elements: 5, depth: 3 },
+/** Elements, attributes and depth the wrapper itself uses (so the filling stays within the caps). */
+const WRAPPER: Record<Format, { elements: number; attributes: number; depth: number }> = {
+  autoconfig: { elements: 2, attributes: 2, depth: 2 },
+  autodiscover: { elements: 5, attributes: 2, depth: 3 },
 };
 
 /** A valid server section (so the reader does all of its per-server work), `index` makes hosts distinct. */
@@ -59,7 +59,7 @@ function fill(format: Format, limits: DocumentLimits, unit: (index: number) => {
   const tail = CLOSE[format];
   let bytes = head.length + tail.length;
   let elements = WRAPPER[format].elements;
-  let attributes = 0;
+  let attributes = WRAPPER[format].attributes;
   const parts: string[] = [];
   for (let index = 0; ; index += 1) {
     const next = unit(index);
