@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Authentication, Protocol, Security } from '../domain/schemas.js';
 import { HOST } from '../sources/autoconfig-xml.js';
+import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from './document-limits.js';
 
 /** The request namespace of Outlook POX Autodiscover (MS-OXDSCLI §2.2.3). */
 export const AUTODISCOVER_REQUEST_SCHEMA = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
@@ -36,7 +37,7 @@ export type AutodiscoverParseResult =
   | { ok: true; action: 'redirectUrl'; url: string }
   | {
       ok: false;
-      error: 'doctype_refused' | 'malformed_xml' | 'not_autodiscover' | 'autodiscover_error' | 'unsupported_account' | 'invalid_redirect';
+      error: 'doctype_refused' | 'too_complex' | 'malformed_xml' | 'not_autodiscover' | 'autodiscover_error' | 'unsupported_account' | 'invalid_redirect';
       message: string;
     };
 
@@ -242,11 +243,15 @@ function httpsUrl(text: string): string | undefined {
  * DOCTYPE or ENTITY declaration refuses the whole document, entities are never expanded, every
  * value is validated and capped, and a repeated element yields its first supported value.
  * Privacy: a per-user LoginName is replaced by a template (answers are cached per domain).
+ * Bounded work: more elements, attributes or nesting than document-limits.ts allows is refused
+ * (`too_complex`) before parsing; at most MAX_SERVERS_PER_PROTOCOL servers of each protocol are kept.
  */
 export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOptions): AutodiscoverParseResult {
   if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
     return { ok: false, error: 'doctype_refused', message: 'DOCTYPE and ENTITY declarations are refused' };
   }
+  const scan = scanXml(xml);
+  if (!scan.ok) return scan;
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     return { ok: false, error: 'malformed_xml', message: `malformed XML at line ${valid.err.line}: ${valid.err.msg.slice(0, 120)}` };
@@ -331,5 +336,8 @@ export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOpti
   }
   if (perUser) notes.push('the login name is per user (given as the email address; the user may need to change it)');
   if (exchange && servers.length === 0) notes.push('only Exchange (EWS/MAPI) is offered, no IMAP, POP3 or SMTP');
-  return { ok: true, action: 'settings', servers, dropped, notes, ewsUrl, exchange };
+  const kept = capPerProtocol(servers);
+  const cut = droppedServersNote(kept.dropped);
+  if (cut) dropped.unshift(cut);
+  return { ok: true, action: 'settings', servers: kept.kept, dropped: boundedNotes(dropped), notes, ewsUrl, exchange };
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Authentication, Protocol } from '../domain/schemas.js';
 import { HOST } from '../sources/autoconfig-xml.js';
+import { capPerProtocol, DOCUMENT_MAX_BYTES, droppedServersNote } from './document-limits.js';
 
 // PACC: draft-ietf-mailmaint-pacc-02, "Automatic Configuration of Email, Calendar, and Contact
 // Server Settings". Pure functions only: reading the configuration document, reading the TXT
@@ -20,8 +21,11 @@ import { HOST } from '../sources/autoconfig-xml.js';
 //   before any parsing). A domain may publish several such records (e.g. during a change).
 // -03 renames `smtp` to `submit`; both names are read here, since they mean the same service.
 
-/** Largest document read (the HTTP client caps bodies at the same size). */
-export const PACC_MAX_BYTES = 256 * 1024;
+/**
+ * Largest document read (the PACC source asks the HTTP client for the same cap). A -02 document is
+ * well under 1 KiB; at main's 256 KiB a document of deep nesting took about 40 ms of CPU to read.
+ */
+export const PACC_MAX_BYTES = DOCUMENT_MAX_BYTES;
 /** Services read per protocol at most (-02 has one; a list is tolerated, but bounded). */
 export const PACC_MAX_PER_PROTOCOL = 10;
 /** TXT records examined at most at `_ua-auto-config.<domain>`. */
@@ -200,6 +204,11 @@ export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
     }
   }
 
+  // `smtp` and `submit` may each list PACC_MAX_PER_PROTOCOL: the answer keeps that many per protocol.
+  const kept = capPerProtocol(servers, PACC_MAX_PER_PROTOCOL);
+  const cut = droppedServersNote(kept.dropped, PACC_MAX_PER_PROTOCOL);
+  if (cut) dropped.push(cut);
+
   const jmap: string[] = [];
   for (const item of entries(protocols.jmap, 'jmap', dropped)) {
     const parsed = urlEntrySchema.safeParse(item);
@@ -219,7 +228,7 @@ export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
   return {
     ok: true,
     data: {
-      servers,
+      servers: kept.kept,
       jmap,
       oauth: oauthDeclared,
       ...(oauthIssuer ? { oauthIssuer } : {}),

@@ -27,9 +27,21 @@ export interface LookupServiceDeps {
   log: Logger;
 }
 
-/** Estimated bytes of a cached discovery (for the cache's byte bound). */
+/** Room for the looked-up domain in a rendered answer (a DNS name has at most 253 characters), in characters. */
+const RENDERED_DOMAIN_ROOM = 256;
+
+/**
+ * Estimated bytes a cached discovery keeps alive (for the cache's byte bound): the discovery's own
+ * objects (about two bytes per character of their JSON), and, for a found one, the domain-only
+ * answer rendered from it once (LookupService.cached: objects as large again) with its JSON
+ * memoised by the route (one byte per character). Security: counting only the discovery let one
+ * cached answer of 2,150 servers hold about three times the bytes the bound was told.
+ */
 export function discoverySize(discovery: Discovery): number {
-  return JSON.stringify(discovery).length * 2;
+  const stored = JSON.stringify(discovery).length * 2;
+  if (!discovery.found) return stored;
+  const rendered = JSON.stringify(toLookupResult(discovery, { domain: '', email: null, localPart: null }, true)).length + RENDERED_DOMAIN_ROOM;
+  return stored + rendered * 3;
 }
 
 /** Cache lifetime: DNS TTLs where known (capped at a day and CACHE_TTL_S), failures shorter. */

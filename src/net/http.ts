@@ -44,7 +44,7 @@ export interface HttpClientOptions {
   network: Network;
   /** Total time of one fetch, redirects and body included (HTTP_TIMEOUT_MS). */
   timeoutMs: number;
-  /** Body cap in bytes, enforced while streaming (default 256 KiB). */
+  /** Body cap in bytes, enforced while streaming (default 256 KiB); a fetch may ask for less (FetchOptions.maxBytes). */
   maxBytes?: number;
   /** Redirects followed at most (default 3). */
   maxRedirects?: number;
@@ -67,6 +67,11 @@ export interface FetchOptions {
   redirect?: 'follow' | 'manual';
   /** Also return the body's exact bytes as `bytes` (integrity checks must not hash a re-encoding). */
   raw?: boolean;
+  /**
+   * Body cap of this fetch in bytes, within the client's own cap (never above it): each document
+   * reader asks for what its documents need (e.g. DOCUMENT_MAX_BYTES), enforced while streaming.
+   */
+  maxBytes?: number;
 }
 
 /** Options of one request: a fetch plus its method and body. */
@@ -134,7 +139,7 @@ export class HttpClient {
    * that never completes) pending until its connect timeout, and an aborted lookup must release
    * its upstream connections at once.
    */
-  #dispatcher(): { agent: Agent; kill: () => void } {
+  #dispatcher(maxBytes: number): { agent: Agent; kill: () => void } {
     const sockets = new Set<Socket>();
     const connect: buildConnector.connector = (options, callback) => {
       const socket = this.#connect(options, callback) as unknown as Socket;
@@ -147,7 +152,7 @@ export class HttpClient {
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
       connections: 1,
-      maxResponseSize: this.#maxBytes + 1,
+      maxResponseSize: maxBytes + 1,
     });
     const kill = () => {
       for (const socket of sockets) socket.destroy();
@@ -206,11 +211,12 @@ export class HttpClient {
     const timeout = setTimeout(() => timer.abort(new Error('fetch timeout')), this.#timeoutMs);
     const deadline = timer.signal;
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-    const { agent, kill } = this.#dispatcher();
+    const maxBytes = Math.min(this.#maxBytes, options.maxBytes ?? Infinity);
+    const { agent, kill } = this.#dispatcher(maxBytes);
     signal.addEventListener('abort', kill, { once: true });
     try {
-      if (signal.aborted) return { ...this.#failure(new Error('aborted'), signal, deadline), url };
-      return await this.#send(url, options, agent, signal, deadline);
+      if (signal.aborted) return { ...this.#failure(new Error('aborted'), signal, deadline, maxBytes), url };
+      return await this.#send(url, options, maxBytes, agent, signal, deadline);
     } finally {
       clearTimeout(timeout);
       signal.removeEventListener('abort', kill);
@@ -218,7 +224,7 @@ export class HttpClient {
     }
   }
 
-  async #send(url: string, options: RequestOptions, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
+  async #send(url: string, options: RequestOptions, maxBytes: number, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
     let current = url;
     let method = options.method;
     let body = options.body;
@@ -242,7 +248,7 @@ export class HttpClient {
           ...(body !== undefined ? { body } : {}),
         }), signal, { onLate: discardValue });
       } catch (error) {
-        return { ...this.#failure(error, signal, deadline), url: current };
+        return { ...this.#failure(error, signal, deadline, maxBytes), url: current };
       }
       const { statusCode, headers, body: responseBody } = response;
       if (REDIRECT_STATUSES.has(statusCode)) {
@@ -282,11 +288,11 @@ export class HttpClient {
         return { ok: false, code: 'encoding_refused', message: `content-encoding ${encoding.slice(0, 40)} refused`, url: current };
       }
       const length = Number(header(headers, 'content-length') ?? NaN);
-      if (Number.isFinite(length) && length > this.#maxBytes) {
+      if (Number.isFinite(length) && length > maxBytes) {
         discard(responseBody);
-        return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${this.#maxBytes}`, url: current };
+        return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${maxBytes}`, url: current };
       }
-      const read = await this.#readBody(responseBody, signal, deadline);
+      const read = await this.#readBody(responseBody, maxBytes, signal, deadline);
       if (!read.ok) return { ...read, url: current };
       const result: HttpResult = { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
       if (options.raw) result.bytes = read.bytes;
@@ -302,6 +308,7 @@ export class HttpClient {
   /** Streams the body, stopping as soon as it passes the cap. */
   async #readBody(
     body: Dispatcher.ResponseData['body'],
+    maxBytes: number,
     signal: AbortSignal,
     deadline: AbortSignal,
   ): Promise<{ ok: true; text: string; bytes: Buffer } | { ok: false; code: HttpErrorCode; message: string }> {
@@ -310,15 +317,15 @@ export class HttpClient {
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > this.#maxBytes) {
+        if (size > maxBytes) {
           discard(body);
-          return { ok: false, code: 'too_large', message: `body exceeds ${this.#maxBytes} bytes` };
+          return { ok: false, code: 'too_large', message: `body exceeds ${maxBytes} bytes` };
         }
         chunks.push(chunk);
       }
     } catch (error) {
       discard(body);
-      return this.#failure(error, signal, deadline);
+      return this.#failure(error, signal, deadline, maxBytes);
     }
     const bytes = Buffer.concat(chunks);
     return { ok: true, text: bytes.toString('utf8'), bytes };
@@ -346,14 +353,14 @@ export class HttpClient {
     return { ok: true, url };
   }
 
-  #failure(error: unknown, signal: AbortSignal, deadline: AbortSignal): { ok: false; code: HttpErrorCode; message: string } {
+  #failure(error: unknown, signal: AbortSignal, deadline: AbortSignal, maxBytes: number): { ok: false; code: HttpErrorCode; message: string } {
     const code = errorCode(error);
     if (code === 'EADDRBLOCKED') return { ok: false, code: 'blocked', message: (error as Error).message };
     if (code === 'EDNSNOTFOUND') return { ok: false, code: 'no_such_host', message: (error as Error).message };
     if (code === 'EDNSFAILED') return { ok: false, code: 'dns_failed', message: (error as Error).message };
     if (deadline.aborted) return { ok: false, code: 'timeout', message: `no complete answer within ${this.#timeoutMs} ms` };
     if (signal.aborted) return { ok: false, code: 'aborted', message: 'the fetch was cancelled' };
-    if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { ok: false, code: 'too_large', message: `body exceeds ${this.#maxBytes} bytes` };
+    if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { ok: false, code: 'too_large', message: `body exceeds ${maxBytes} bytes` };
     if (code.startsWith('UND_ERR_') && /TIMEOUT/.test(code)) return { ok: false, code: 'timeout', message: code };
     if (TLS_ERROR.test(code)) return { ok: false, code: 'tls_error', message: code };
     return { ok: false, code: 'connect_failed', message: code || String(error) };

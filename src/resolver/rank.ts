@@ -19,19 +19,21 @@ export function serverKey(server: Pick<CandidateServer, 'protocol' | 'host' | 'p
  * found by several sources keeps the best source's provenance, and counts as trusted if any
  * trusted source reported it.
  */
-export function rankServers(candidates: { server: CandidateServer; priority: number }[]): {
+export function rankServers<E = undefined>(candidates: { server: CandidateServer; priority: number; entry?: E }[]): {
   incoming: CandidateServer[];
   outgoing: CandidateServer[];
+  /** The `entry` each ranked server was taken from (the candidate whose provenance it keeps). */
+  origin: Map<CandidateServer, E>;
 } {
-  const byKey = new Map<string, { server: CandidateServer; priority: number; index: number }>();
-  candidates.forEach(({ server, priority }, index) => {
+  const byKey = new Map<string, { server: CandidateServer; priority: number; index: number; entry: E | undefined }>();
+  candidates.forEach(({ server, priority, entry }, index) => {
     const key = serverKey(server);
     const existing = byKey.get(key);
     if (!existing) {
-      byKey.set(key, { server: { ...server }, priority, index });
+      byKey.set(key, { server: { ...server }, priority, index, entry });
     } else if (server.trusted && !existing.server.trusted) {
       existing.server.trusted = true;
-      if (priority < existing.priority) Object.assign(existing, { server: { ...server }, priority });
+      if (priority < existing.priority) Object.assign(existing, { server: { ...server }, priority, entry });
     }
   });
   const sorted = [...byKey.values()].sort(
@@ -43,8 +45,11 @@ export function rankServers(candidates: { server: CandidateServer; priority: num
       a.index - b.index,
   );
   const servers = sorted.map((entry) => entry.server);
+  const origin = new Map<CandidateServer, E>();
+  for (const entry of sorted) if (entry.entry !== undefined) origin.set(entry.server, entry.entry);
   return {
     incoming: servers.filter((server) => server.protocol !== 'smtp'),
     outgoing: servers.filter((server) => server.protocol === 'smtp'),
+    origin,
   };
 }

@@ -5,6 +5,7 @@ import type { LookupSubject } from '../domain/input.js';
 import type { SourceReport, Warning } from '../domain/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
+import { capPerProtocol, droppedServersNote } from '../formats/document-limits.js';
 import { portSecurityConflict } from '../formats/port-security.js';
 import { rankServers } from './rank.js';
 import { answerWarnings } from './warnings.js';
@@ -337,12 +338,15 @@ const PARTIAL_RANK_OFFSET = 1000;
  * invariant (a server that breaks it is dropped and the drop noted in its source's report),
  * deduplicated and ranked; alternatives from every source in rank order; provider from the best
  * source that names one. Only an incoming server makes a discovery `found`.
+ * Bounded work: at most MAX_SERVERS_PER_PROTOCOL servers per protocol are taken from each source
+ * and kept in the answer (the best-ranked ones); what was cut is noted in its source's report.
+ * Security: the answer is cached and rendered on every hit, so its size must not follow a document's.
  */
-function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
+export function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
   const answered = settled
     .filter((entry) => !entry.crossCheckOnly && (entry.result.outcome === 'found' || entry.result.outcome === 'partial'))
     .sort((a, b) => a.source.priority - b.source.priority);
-  const candidates: { server: CandidateServer; priority: number }[] = [];
+  const candidates: { server: CandidateServer; priority: number; entry: SettledSource }[] = [];
   const reports = new Map(settled.map((entry) => [entry.source, { ...entry.report }]));
   let provider: Provider | null = null;
   let ttlS: number | undefined;
@@ -352,21 +356,39 @@ function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
     if (entry.result.ttlS !== undefined) ttlS = Math.min(ttlS ?? Infinity, entry.result.ttlS);
     const priority = entry.source.priority + (entry.result.outcome === 'partial' ? PARTIAL_RANK_OFFSET : 0);
     const conflicts: string[] = [];
-    for (const server of entry.result.servers) {
+    const usable = entry.result.servers.filter((server) => {
       const conflict = portSecurityConflict(server);
       if (conflict) conflicts.push(`${server.host}:${server.port} dropped (${conflict})`);
-      else candidates.push({ server, priority });
-    }
+      return !conflict;
+    });
+    // Per source, in the source's own order (a reader's document order).
+    const perSource = capPerProtocol(usable);
+    for (const server of perSource.kept) candidates.push({ server, priority, entry });
+    const cut = droppedServersNote(perSource.dropped);
+    if (cut) conflicts.push(cut);
     const report = reports.get(entry.source);
     if (report && conflicts.length > 0) report.detail = [report.detail, ...conflicts].filter(Boolean).join('; ');
   }
   const ranked = rankServers(candidates);
+  // Per answer, in rank order: a server cut here is noted in the report of the source that gave it.
+  const incoming = capPerProtocol(ranked.incoming);
+  const outgoing = capPerProtocol(ranked.outgoing);
+  const cutBySource = new Map<SettledSource, CandidateServer[]>();
+  for (const server of [...incoming.dropped, ...outgoing.dropped]) {
+    const from = ranked.origin.get(server);
+    if (from) cutBySource.set(from, [...(cutBySource.get(from) ?? []), server]);
+  }
+  for (const [from, servers] of cutBySource) {
+    const report = reports.get(from.source);
+    const note = droppedServersNote(servers)?.replace('per protocol dropped', 'per protocol of the answer dropped');
+    if (report && note) report.detail = [report.detail, note].filter(Boolean).join('; ');
+  }
   const position = new Map(order.map((source, index) => [source, index]));
   return {
-    found: ranked.incoming.length > 0,
+    found: incoming.kept.length > 0,
     provider,
-    incoming: ranked.incoming,
-    outgoing: ranked.outgoing,
+    incoming: incoming.kept,
+    outgoing: outgoing.kept,
     alternatives: mergeAlternatives(settled),
     warnings: answerWarnings(settled, ranked.incoming, ranked.outgoing),
     sources: [...settled]

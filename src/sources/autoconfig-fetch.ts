@@ -1,3 +1,4 @@
+import { DOCUMENT_MAX_BYTES } from '../formats/document-limits.js';
 import type { HttpClient, HttpResult } from '../net/http.js';
 import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
 import { documentResult, toCandidates, type CandidateServer, type SourceResult } from './types.js';
@@ -64,10 +65,20 @@ export function autoconfigServers(data: AutoconfigData, source: string, trusted:
   return toCandidates([...data.incoming, ...data.outgoing], source, trusted, oauth2);
 }
 
-/** Fetches and reads one autoconfig document; every failure is a value. */
+/**
+ * The outcome of a document whose body arrived after its lookup no longer wanted it (a better-ranked
+ * source answered, the deadline passed, every client left): reported like an aborted fetch.
+ * Security: the body is dropped unparsed, so a lower-ranked hostile document costs no parse.
+ */
+export function abortedBeforeParse(shownUrl: string): SourceResult {
+  return fetchFailure({ ok: false, code: 'aborted', message: 'the document arrived after the lookup was decided; not parsed', url: shownUrl }, shownUrl);
+}
+
+/** Fetches and reads one autoconfig document (at most DOCUMENT_MAX_BYTES); every failure is a value. */
 export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceResult> {
-  const response = await options.http.get(options.url, { signal: options.signal });
+  const response = await options.http.get(options.url, { signal: options.signal, maxBytes: DOCUMENT_MAX_BYTES });
   if (!response.ok) return fetchFailure(response, options.shownUrl);
+  if (options.signal.aborted) return abortedBeforeParse(options.shownUrl);
   const parsed = parseAutoconfigXml(response.body, { domain: options.domain });
   if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: options.shownUrl };
   const servers = autoconfigServers(parsed.data, options.serverSource ?? `${options.source}:${options.shownUrl}`, options.trusted);

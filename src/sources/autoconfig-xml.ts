@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { authenticationSchema, type Authentication, type Protocol, type Security } from '../domain/schemas.js';
+import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from '../formats/document-limits.js';
 
 /** One server section of an autoconfig file; `username` keeps its placeholders. */
 export interface AutoconfigServer {
@@ -44,7 +45,7 @@ export interface AutoconfigData {
 /** Result of reading an autoconfig file: data plus why any server section was dropped, or why the file was refused. */
 export type AutoconfigParseResult =
   | { ok: true; data: AutoconfigData; dropped: string[] }
-  | { ok: false; error: 'doctype_refused' | 'malformed_xml' | 'not_autoconfig'; message: string };
+  | { ok: false; error: 'doctype_refused' | 'too_complex' | 'malformed_xml' | 'not_autoconfig'; message: string };
 
 /** Options of the reader. */
 export interface AutoconfigParseOptions {
@@ -208,11 +209,16 @@ function readOAuth2(node: Node | undefined): AutoconfigOAuth2 | undefined {
  * DOCTYPE or ENTITY declaration refuses the whole file, entities are never expanded, and each value
  * is validated. Tolerant otherwise: unknown elements are ignored and an invalid server section is
  * dropped (and reported in `dropped`) rather than failing the file.
+ * Bounded work: a document with more elements, attributes or nesting than the caps of
+ * document-limits.ts is refused (`too_complex`) before any parser sees it, and at most
+ * MAX_SERVERS_PER_PROTOCOL servers of each protocol are kept (the first ones, in document order).
  */
 export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions = {}): AutoconfigParseResult {
   if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
     return { ok: false, error: 'doctype_refused', message: 'DOCTYPE and ENTITY declarations are refused' };
   }
+  const scan = scanXml(xml);
+  if (!scan.ok) return scan;
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     return { ok: false, error: 'malformed_xml', message: `malformed XML at line ${valid.err.line}: ${valid.err.msg.slice(0, 120)}` };
@@ -238,6 +244,13 @@ export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions 
     else collect(readServer(node, 'incoming', options), incoming, dropped);
   }
   for (const node of nodes(provider['outgoingServer'])) collect(readServer(node, 'outgoing', options), outgoing, dropped);
+  // Security: a document may list thousands of servers; each one costs a line in every answer
+  // rendered from the cache (and a live check when asked for).
+  const keptIncoming = capPerProtocol(incoming);
+  const keptOutgoing = capPerProtocol(outgoing);
+  const keptUrlServers = capPerProtocol(urlServers.map((server) => ({ ...server, protocol: server.kind })));
+  const cut = droppedServersNote([...keptIncoming.dropped, ...keptOutgoing.dropped, ...keptUrlServers.dropped]);
+  if (cut) dropped.unshift(cut);
   const domainNodes = Array.isArray(provider['domain']) ? provider['domain'] : [];
   const purposeOf = (node: unknown) => (isObject(node) && node['@purpose'] !== undefined ? String(node['@purpose']).toLowerCase() : '');
   const domainsWith = (purpose: '' | 'mx') =>
@@ -258,13 +271,13 @@ export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions 
       // A <domain> with another purpose than "mx" is one this reader does not know: not a mail domain.
       domains: domainsWith(''),
       mxDomains: domainsWith('mx'),
-      incoming,
-      outgoing,
-      urlServers,
+      incoming: keptIncoming.kept,
+      outgoing: keptOutgoing.kept,
+      urlServers: keptUrlServers.kept.map(({ kind, url }) => ({ kind, url })),
       oauth2: readOAuth2(nodes(root['oAuth2'])[0]),
       documentation,
     },
-    dropped,
+    dropped: boundedNotes(dropped),
   };
 }
 

@@ -1,7 +1,8 @@
 import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import { buildAutodiscoverRequest, parseAutodiscoverXml, type AutodiscoverParseResult } from '../formats/autodiscover-xml.js';
-import { fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
+import { AUTODISCOVER_MAX_BYTES } from '../formats/document-limits.js';
+import { abortedBeforeParse, fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
 import { HOST } from './autoconfig-xml.js';
 import { firstUsableInOrder } from './first-in-order.js';
 import { isNullTarget, orderSrv } from './srv.js';
@@ -66,7 +67,7 @@ function isUsable(asked: Asked): boolean {
 export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
   /** POSTs the request once and reads the answer; every failure is a value. */
   async function ask(url: string, address: string, signal: AbortSignal): Promise<Asked> {
-    const response = await deps.http.post(url, buildAutodiscoverRequest(address), { contentType: CONTENT_TYPE, signal });
+    const response = await deps.http.post(url, buildAutodiscoverRequest(address), { contentType: CONTENT_TYPE, signal, maxBytes: AUTODISCOVER_MAX_BYTES });
     if (!response.ok) {
       const shown = withoutQuery(response.url || url);
       // A 401 is the usual Exchange answer to a request without credentials: a service is there,
@@ -77,6 +78,8 @@ export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
       return { url, address, failure: fetchFailure(response, shown) };
     }
     const shownUrl = withoutQuery(response.url);
+    // A better candidate or a better-ranked source answered while the body was arriving: not parsed.
+    if (signal.aborted) return { url, address, failure: abortedBeforeParse(shownUrl) };
     const parsed = parseAutodiscoverXml(response.body, { address });
     const ttlS = response.dnsTtlS !== undefined ? Math.max(MIN_TTL_S, response.dnsTtlS) : undefined;
     return { url, address, answer: { parsed, shownUrl, ...(ttlS !== undefined ? { ttlS } : {}) } };

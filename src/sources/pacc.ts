@@ -1,7 +1,7 @@
-import { parsePaccJson, verifyPaccDigest } from '../formats/pacc-json.js';
+import { PACC_MAX_BYTES, parsePaccJson, verifyPaccDigest } from '../formats/pacc-json.js';
 import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
-import { fetchFailure, MIN_TTL_S } from './autoconfig-fetch.js';
+import { abortedBeforeParse, fetchFailure, MIN_TTL_S } from './autoconfig-fetch.js';
 import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
 
 /** Priority of PACC: after the ISP's own autoconfig (10, 11), before Autodiscover (15) and ISPDB (20). */
@@ -48,10 +48,12 @@ export function createPaccSource({ http, dns }: PaccSourceDeps): Source {
       const url = paccUrl(subject.domain);
       const txtName = paccTxtName(subject.domain);
       const [response, txt] = await Promise.all([
-        http.get(url, { signal, accept: 'application/json', raw: true }),
+        http.get(url, { signal, accept: 'application/json', raw: true, maxBytes: PACC_MAX_BYTES }),
         dns.txt(txtName, signal),
       ]);
       if (!response.ok) return fetchFailure(response, url);
+      // A better-ranked source answered (or the deadline passed) while the body arrived: not read.
+      if (signal.aborted) return abortedBeforeParse(url);
       const bytes = response.bytes;
       // Only a client that ignored `raw` lands here: hashing a re-encoded string could vouch for bytes nobody sent.
       if (!bytes) return { outcome: 'error', error: 'pacc_no_raw_body', detail: 'the HTTP client returned no raw body', url };

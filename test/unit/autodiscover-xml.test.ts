@@ -79,13 +79,20 @@ describe('parseAutodiscoverXml: hostile and wrong input', () => {
     assert.equal(result.ok ? null : result.error, 'unsupported_account');
   });
 
-  it('handles a 300 KB document of repeated sections without error, reading at most 32 of them', () => {
+  it('refuses a 300 KB document of repeated sections as too complex, without parsing it', () => {
     const many = Array.from({ length: 4000 }, (_, index) => imap(`<Port>${(index % 1000) + 1000}</Port>`)).join('');
     const xml = settings(many);
     assert.ok(xml.length > 300 * 1024);
-    const result = settingsOf(xml);
-    assert.equal(result.servers.length, 32);
-    assert.ok(result.dropped.some((reason) => /3968 Protocol section\(s\) beyond 32 ignored/.test(reason)));
+    const result = parse(xml);
+    assert.equal(result.ok ? null : result.error, 'too_complex');
+  });
+
+  it('reads at most 32 Protocol sections, and keeps at most 10 servers per protocol of them', () => {
+    const many = Array.from({ length: 100 }, (_, index) => imap(`<Port>${index + 1000}</Port>`)).join('');
+    const result = settingsOf(settings(many));
+    assert.equal(result.servers.length, 10);
+    assert.ok(result.dropped.some((reason) => /68 Protocol section\(s\) beyond 32 ignored/.test(reason)));
+    assert.ok(result.dropped.some((reason) => /22 imap server\(s\) beyond the first 10 per protocol dropped/.test(reason)));
   });
 
   it('treats an over-long value as absent (the section is dropped)', () => {
