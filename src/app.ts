@@ -137,6 +137,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
+    companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
   });
   const lookupCache = new CoalescingCache<Discovery>({
     maxEntries: config.CACHE_MAX_ENTRIES,

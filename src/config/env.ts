@@ -105,6 +105,8 @@ const envObject = z.object({
   RATE_LIMIT_MAX: intFrom(1, 1_000_000, 60),
   RATE_LIMIT_WINDOW_MS: intFrom(1_000, 3_600_000, 60_000),
   DISCOVERY_CONCURRENCY: intFrom(1, 10_000, 64),
+  // How long the JMAP companion may still run once a ranked source has found settings.
+  DISCOVERY_COMPANION_GRACE_MS: intFrom(0, 10_000, 100),
   // A sixteenth of DISCOVERY_CONCURRENCY: one client (address, IPv6 /64) cannot hold more than that
   // share of the slots, so it takes 16 addresses, not 8, to fill them; a person needs one at a time.
   DISCOVERY_PER_CLIENT_MAX: intFrom(1, 10_000, 4),

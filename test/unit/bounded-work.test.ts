@@ -297,6 +297,7 @@ describe('the cache byte bound counts the rendered answer', () => {
       incoming: servers,
       outgoing: [candidate('smtp.example.test', { protocol: 'smtp', port: 465 })],
       alternatives: [],
+      warnings: [],
       sources: [{ name: 'autoconfig', outcome: 'found', ms: 1, detail: 'x'.repeat(500) }],
       ttlS: undefined,
       degraded: false,
@@ -306,7 +307,8 @@ describe('the cache byte bound counts the rendered answer', () => {
   });
 
   it('a discovery without servers is charged for itself only (its answer is not kept)', () => {
-    const discovery: Discovery = { found: false, provider: null, incoming: [], outgoing: [], alternatives: [], sources: [], ttlS: undefined, degraded: false };
+    const discovery: Discovery = { found: false, provider: null, incoming: [], outgoing: [], alternatives: [],
+      warnings: [], sources: [], ttlS: undefined, degraded: false };
     assert.equal(discoverySize(discovery), JSON.stringify(discovery).length * 2);
   });
 });
