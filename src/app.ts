@@ -11,8 +11,9 @@ import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
+import { WindowCounter } from './probes/budgets.js';
 import { LiveChecker } from './probes/live-checker.js';
-import type { ServerChecker } from './probes/types.js';
+import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
 import { checkRoutes } from './routes/check.js';
@@ -49,6 +50,8 @@ export interface AppServices {
   lookupCache: CoalescingCache<Discovery>;
   lookup: LookupService;
   checker: ServerChecker;
+  /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check and lookup?check=true. */
+  clientChecks: WindowCounter;
 }
 
 declare module 'fastify' {
@@ -83,7 +86,7 @@ export function createNetwork(config: Config): Network {
 }
 
 /** Builds the live checker from configuration: limits, cache and time limit of live checks. */
-export function createChecker(config: Config, network: Network, clock?: Clock): ServerChecker {
+export function createChecker(config: Config, network: Network, clock?: Clock): LiveChecker {
   return new LiveChecker({
     network,
     timeoutMs: config.CHECK_TIMEOUT_MS,
@@ -93,6 +96,10 @@ export function createChecker(config: Config, network: Network, clock?: Clock): 
     targetWindowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(clock ? { clock } : {}),
   });
+}
+
+function isProber(checker: ServerChecker): checker is ServerChecker & Prober {
+  return typeof (checker as Partial<Prober>).probe === 'function';
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
@@ -134,7 +141,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const network = deps.network ?? createNetwork(config);
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http }), {
+  const checker = deps.checker ?? createChecker(config, network, deps.clock);
+  // Guessing probes share the checker's per-address budget and slots; a substituted checker that
+  // cannot probe (a test fake) leaves them to a real one of their own.
+  const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
+  const clientChecks = new WindowCounter({
+    max: config.CHECK_RATE_LIMIT_MAX,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http, prober }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
@@ -146,8 +162,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const lookup = new LookupService({ resolver, cache: lookupCache, config, log: app.log });
-  const checker = deps.checker ?? createChecker(config, network, deps.clock);
-  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker });
+  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
   app.decorateRequest('logFields', null);
@@ -196,14 +211,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(lookupRoutes, {
     lookup,
     checker,
+    clientChecks,
     rateLimitMax: config.RATE_LIMIT_MAX,
     rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
   });
-  await app.register(checkRoutes, {
-    checker,
-    rateLimitMax: config.CHECK_RATE_LIMIT_MAX,
-    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
-  });
+  await app.register(checkRoutes, { checker, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;

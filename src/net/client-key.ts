@@ -7,11 +7,21 @@ import ipaddr from 'ipaddr.js';
  */
 export function clientKey(address: string | undefined): string {
   if (!address) return 'unknown';
+  return addressKey(address);
+}
+
+/**
+ * The key per-address budgets count under (clients, and the targets of outbound connections): an
+ * IPv4 address (IPv4-mapped IPv6 unwrapped), or the /64 of an IPv6 address; brackets and a zone id
+ * are ignored. Anything unparsable is its own key.
+ */
+export function addressKey(address: string): string {
+  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    parsed = ipaddr.parse(address);
+    parsed = ipaddr.parse(bare);
   } catch {
-    return address;
+    return `?${address.toLowerCase()}`;
   }
   if (parsed.kind() === 'ipv6') {
     const v6 = parsed as ipaddr.IPv6;

@@ -15,12 +15,21 @@ export type TargetResolution =
       ms: number;
     };
 
+/**
+ * Admits or refuses each connection attempt by the address the socket would use (an outbound
+ * budget, see probes/budgets.ts); consulted after resolution and the address policy.
+ */
+export interface ConnectBudget {
+  /** Counts one connection to `address`; false when that address's budget is used up (nothing is opened). */
+  take(address: string): boolean;
+}
+
 /** An open TCP connection to a cleared address, or why there is none. */
 export type ConnectResult =
   | { ok: true; socket: net.Socket; address: string; ms: { dns: number; connect: number } }
   | {
       ok: false;
-      code: 'dns_failed' | 'forbidden_target' | 'connect_refused' | 'connect_timeout' | 'timeout';
+      code: 'dns_failed' | 'forbidden_target' | 'connect_refused' | 'connect_timeout' | 'timeout' | 'rate_limited';
       message: string;
       address: string | null;
       ms: { dns: number; connect: number };
@@ -61,23 +70,42 @@ export class Network {
     return { ok: true, addresses: answer.records, ttlS: answer.ttlS, ms: elapsed(started) };
   }
 
-  /** Opens a TCP connection to the first reachable cleared address of the host. */
-  async connect(options: { host: string; port: number; timeoutMs: number; signal?: AbortSignal }): Promise<ConnectResult> {
+  /**
+   * Opens a TCP connection to the first reachable cleared address of the host. With a budget, each
+   * attempt is counted against the address it uses; an address whose budget is spent is skipped.
+   */
+  async connect(options: { host: string; port: number; timeoutMs: number; signal?: AbortSignal; budget?: ConnectBudget }): Promise<ConnectResult> {
     const target = await this.resolveTarget(options.host, options.signal);
     if (!target.ok) {
       return { ok: false, code: target.code, message: target.message, address: target.address ?? null, ms: { dns: target.ms, connect: 0 } };
     }
     const started = performance.now();
     let last: ConnectResult | null = null;
+    let overBudget: string | null = null;
     for (const [index, address] of target.addresses.entries()) {
       const remaining = options.timeoutMs - (performance.now() - started);
       if (remaining <= 0) break;
+      // Security: counted here, on the very address the socket is about to use, so names that
+      // share an address share its budget.
+      if (options.budget && !options.budget.take(address)) {
+        overBudget ??= address;
+        continue;
+      }
       // Each address left gets its share of the budget, so one that hangs cannot starve the next.
       const share = remaining / (target.addresses.length - index);
       const attempt = await connectAddress(address, options.port, share, options.signal);
       if (attempt.ok) return { ok: true, socket: attempt.socket, address, ms: { dns: target.ms, connect: elapsed(started) } };
       last = { ok: false, code: attempt.code, message: attempt.message, address, ms: { dns: target.ms, connect: elapsed(started) } };
       if (attempt.code === 'timeout') break;
+    }
+    if (!last && overBudget !== null) {
+      return {
+        ok: false,
+        code: 'rate_limited',
+        message: `too many connections to ${overBudget} (${options.host}); try again later`,
+        address: overBudget,
+        ms: { dns: target.ms, connect: elapsed(started) },
+      };
     }
     return (
       last ?? {

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Check, CheckErrorCode, Protocol } from '../domain/schemas.js';
-import type { Network } from '../net/connect.js';
+import type { ConnectBudget, Network } from '../net/connect.js';
 import { upgradeToTls, type TlsInfo } from '../net/tls.js';
 import { deadline } from './deadline.js';
 import { imapDialect } from './imap.js';
@@ -25,6 +25,8 @@ export interface CheckServerOptions {
   extraCa?: readonly string[];
   /** Clock for certificate lifetimes (tests). */
   now?: () => number;
+  /** Outbound budget the connection is counted against, by the address it uses (see Network.connect). */
+  budget?: ConnectBudget;
 }
 
 /** A certificate expiring sooner than this many days is worth a warning. */
@@ -81,7 +83,13 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
     return result;
   };
 
-  const connected = await options.network.connect({ host: target.host, port: target.port, timeoutMs: options.timeoutMs, signal });
+  const connected = await options.network.connect({
+    host: target.host,
+    port: target.port,
+    timeoutMs: options.timeoutMs,
+    signal,
+    ...(options.budget ? { budget: options.budget } : {}),
+  });
   result.address = connected.address;
   result.ms.dns = connected.ms.dns;
   result.ms.connect = connected.ms.connect;

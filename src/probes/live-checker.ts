@@ -1,10 +1,10 @@
-import { LRUCache } from 'lru-cache';
 import { CoalescingCache, type Clock } from '../cache/coalescing-cache.js';
 import type { Check, CheckErrorCode } from '../domain/schemas.js';
 import type { Network } from '../net/connect.js';
+import { TargetBudget } from './budgets.js';
 import { checkServer, emptyCheck } from './check-server.js';
 import { deadline } from './deadline.js';
-import type { CheckTarget, ServerChecker } from './types.js';
+import type { CheckTarget, Prober, ServerChecker } from './types.js';
 
 /** Limits and dependencies of the live checker. */
 export interface LiveCheckerOptions {
@@ -15,9 +15,11 @@ export interface LiveCheckerOptions {
   cacheTtlS: number;
   /** Checks running at once, service-wide (CHECK_CONCURRENCY). */
   concurrency: number;
-  /** Checks per target host per window (CHECK_TARGET_LIMIT_MAX). */
+  /** Connections per target address (IPv4 /32, IPv6 /64) per window (CHECK_TARGET_LIMIT_MAX). */
   targetLimitMax: number;
   targetWindowMs: number;
+  /** The per-address budget to count against (default: one made from targetLimitMax and targetWindowMs). */
+  targetBudget?: TargetBudget;
   /** Longest wait for a free slot before answering `busy` (default: timeoutMs). */
   queueTimeoutMs?: number;
   /** Extra trusted CAs (tests). */
@@ -63,15 +65,17 @@ class Slots {
 }
 
 /**
- * The service's ServerChecker: results cached briefly and shared by concurrent callers, a global
- * concurrency limit, a per-target-host limit, and a time limit per check. Security: the target is
- * chosen by untrusted input; the limits keep this from becoming a port scanner or a flood source.
+ * The service's ServerChecker and guessing's Prober: results cached briefly and shared by
+ * concurrent callers (checks only), a global concurrency limit, a per-target-address connection
+ * limit, and a time limit per check. Security: the target is chosen by untrusted input; the limits
+ * keep this from becoming a port scanner or a flood source, and every outbound mail-protocol
+ * connection the service makes goes through them.
  */
-export class LiveChecker implements ServerChecker {
+export class LiveChecker implements ServerChecker, Prober {
   readonly #options: LiveCheckerOptions;
   readonly #cache: CoalescingCache<Check>;
   readonly #slots: Slots;
-  readonly #perTarget: LRUCache<string, { count: number }>;
+  readonly #targets: TargetBudget;
 
   constructor(options: LiveCheckerOptions) {
     this.#options = options;
@@ -82,7 +86,9 @@ export class LiveChecker implements ServerChecker {
       ...(options.clock ? { clock: options.clock } : {}),
     });
     this.#slots = new Slots(options.concurrency);
-    this.#perTarget = new LRUCache({ max: 100_000, ttl: options.targetWindowMs, noUpdateTTL: true, ...(options.clock ? { perf: options.clock, ttlResolution: 0 } : {}) });
+    this.#targets =
+      options.targetBudget ??
+      new TargetBudget({ max: options.targetLimitMax, windowMs: options.targetWindowMs, ...(options.clock ? { clock: options.clock } : {}) });
   }
 
   async check(target: CheckTarget, options: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<Check> {
@@ -100,30 +106,33 @@ export class LiveChecker implements ServerChecker {
     }
   }
 
+  /** One uncached probe with its own time limit, through the same slots and per-address budget as checks. */
+  async probe(target: CheckTarget, options: { signal: AbortSignal; timeoutMs: number; network?: Network }): Promise<Check> {
+    return this.#limited(target, options.signal, options.timeoutMs, options.timeoutMs, options.network ?? this.#options.network);
+  }
+
   async #run(target: CheckTarget, signal: AbortSignal): Promise<{ value: Check; ttlMs: number }> {
-    const ttlMs = this.#options.cacheTtlS * 1000;
-    const used = this.#perTarget.get(target.host);
-    if (used && used.count >= this.#options.targetLimitMax) {
-      // Not cached: the limit lifts when the window ends.
-      return { value: refusal(target, 'rate_limited', `too many checks of ${target.host}; try again later`), ttlMs: 0 };
-    }
-    // Counted before queueing, so checks waiting for a slot cannot overshoot the limit.
-    if (used) used.count += 1;
-    else this.#perTarget.set(target.host, { count: 1 });
-    const waitLimit = deadline(this.#options.queueTimeoutMs ?? this.#options.timeoutMs, signal);
+    const { timeoutMs, queueTimeoutMs, network } = this.#options;
+    const check = await this.#limited(target, signal, timeoutMs, queueTimeoutMs ?? timeoutMs, network);
+    // Refusals are not cached: the address's budget or a slot may free up before the TTL ends.
+    const refused = check.error?.code === 'rate_limited' || check.error?.code === 'busy';
+    return { value: check, ttlMs: refused ? 0 : this.#options.cacheTtlS * 1000 };
+  }
+
+  /** Waits for a slot, then checks; the per-address budget is taken in the connect step (Network.connect). */
+  async #limited(target: CheckTarget, signal: AbortSignal, timeoutMs: number, queueTimeoutMs: number, network: Network): Promise<Check> {
+    const waitLimit = deadline(queueTimeoutMs, signal);
     const acquired = await this.#slots.acquire(waitLimit.signal);
     waitLimit.dispose();
-    if (!acquired) {
-      return { value: refusal(target, 'busy', 'too many live checks are running; try again shortly'), ttlMs: 0 };
-    }
+    if (!acquired) return refusal(target, 'busy', 'too many live checks are running; try again shortly');
     try {
-      const check = await checkServer(target, {
-        network: this.#options.network,
-        timeoutMs: this.#options.timeoutMs,
+      return await checkServer(target, {
+        network,
+        timeoutMs,
         signal,
+        budget: this.#targets,
         ...(this.#options.extraCa ? { extraCa: this.#options.extraCa } : {}),
       });
-      return { value: check, ttlMs };
     } finally {
       this.#slots.release();
     }

@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,6 +5,7 @@ import { ApiError } from '../domain/errors.js';
 import { clientKey } from '../net/client-key.js';
 import { normaliseDomain } from '../domain/input.js';
 import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../domain/schemas.js';
+import { retryAfterSeconds, type WindowCounter } from '../probes/budgets.js';
 import type { ServerChecker } from '../probes/types.js';
 import { queryBoolean } from './lookup.js';
 
@@ -24,22 +24,24 @@ const checkQuerySchema = z.object({
 /** Options of the check route. */
 export interface CheckRoutesOptions {
   checker: ServerChecker;
-  /** Live checks per client per window (CHECK_RATE_LIMIT_MAX) and the window (RATE_LIMIT_WINDOW_MS). */
-  rateLimitMax: number;
-  rateLimitWindowMs: number;
+  /** Live checks per client (CHECK_RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS), shared with lookup?check=true. */
+  clientChecks: WindowCounter;
 }
 
 /** GET /v1/check: a credential-free live check of one mail server. */
 export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, options) => {
-  // Per-route limits only, in this plugin's scope (the lookup route registers its own likewise).
-  // Keyed like every per-client limit: IPv4 address or IPv6 /64 (see clientKey).
-  await app.register(rateLimit, { global: false, keyGenerator: (request) => clientKey(request.ip) });
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/check',
     {
-      // Security: every check opens a connection chosen by the caller, so clients are rate limited
-      // (@fastify/rate-limit, registered with global: false; IPv6 clients are grouped by /64).
-      config: { rateLimit: { max: options.rateLimitMax, timeWindow: options.rateLimitWindowMs } },
+      // Security: every check opens a connection chosen by the caller, so each request (valid or
+      // not, as it is counted before validation) takes one from the client's live-check budget,
+      // the same budget every check of lookup?check=true takes from.
+      onRequest: (request, _reply, done) => {
+        const taken = options.clientChecks.take(clientKey(request.ip));
+        if (taken.ok) return done();
+        const wait = retryAfterSeconds(taken.retryAfterMs);
+        done(new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait }));
+      },
       schema: {
         summary: 'Check a mail server live, without credentials',
         description:
@@ -64,7 +66,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
           { signal: gone.signal, fresh: request.query.fresh },
         );
         request.log.info({ reqId: request.id, host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
-        if (check.error?.code === 'rate_limited') throw new ApiError('rate_limited', check.error.message, { 'retry-after': String(Math.ceil(options.rateLimitWindowMs / 1000)) });
+        if (check.error?.code === 'rate_limited') throw new ApiError('rate_limited', check.error.message, { 'retry-after': retryAfterSeconds(options.clientChecks.windowMs) });
         if (check.error?.code === 'busy') throw new ApiError('busy', check.error.message, { 'retry-after': '5' });
         return check;
       } finally {

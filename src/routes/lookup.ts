@@ -7,6 +7,7 @@ import { clientKey } from '../net/client-key.js';
 import { parseLookupInput, type InputResult } from '../domain/input.js';
 import { CHECK_PORTS, errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../domain/schemas.js';
 import type { LookupOutcome, LookupService } from '../lookup/lookup-service.js';
+import { retryAfterSeconds, type WindowCounter } from '../probes/budgets.js';
 import { refusal } from '../probes/live-checker.js';
 import type { ServerChecker } from '../probes/types.js';
 
@@ -41,6 +42,8 @@ export const MAX_CHECKS_PER_LOOKUP = 12;
 export interface LookupRoutesOptions {
   lookup: LookupService;
   checker?: ServerChecker;
+  /** Live checks per client (CHECK_RATE_LIMIT_MAX), shared with /v1/check; each check of an answer takes one. */
+  clientChecks?: WindowCounter;
   /** Cache-missing lookups per client per window (RATE_LIMIT_MAX, default 60). */
   rateLimitMax?: number;
   /** Rate-limit window in ms (RATE_LIMIT_WINDOW_MS, default 60000). */
@@ -244,8 +247,9 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
           await options.lookup.lookup(subject, { signal: gone.signal, fresh: request.query.fresh, client: clientKey(request.ip) }),
         );
         if (request.query.check) {
-          const checker = options.checker;
-          if (!checker) throw new ApiError('invalid_input', 'live checks are not available on this server');
+          const { checker, clientChecks } = options;
+          if (!checker || !clientChecks) throw new ApiError('invalid_input', 'live checks are not available on this server');
+          const client = clientKey(request.ip);
           const servers = [...result.incoming, ...result.outgoing];
           const checkOne = async (server: Server, index: number) => {
             // Security: an autoconfig document may list any number of servers; one request checks
@@ -258,6 +262,15 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
             // 1-65535); like /v1/check, only mail ports are ever connected to (not a port scanner).
             if (!(CHECK_PORTS as readonly number[]).includes(server.port)) {
               server.check = refusal(server, 'forbidden_target', `port ${server.port} is not one of the checked mail ports (${CHECK_PORTS.join(', ')})`);
+              return;
+            }
+            // Security: each check counts against the client's live-check budget, like a /v1/check
+            // request, so check=true is no way around it. Taken synchronously in server order, so
+            // when the budget runs out mid-answer the best-ranked servers were the ones checked and
+            // the rest say rate_limited (the answer itself is still given).
+            const taken = clientChecks.take(client);
+            if (!taken.ok) {
+              server.check = refusal(server, 'rate_limited', `too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`);
               return;
             }
             server.check = await checker.check(

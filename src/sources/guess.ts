@@ -1,7 +1,7 @@
 import type { Authentication, Check, Protocol, Security } from '../domain/schemas.js';
 import { Network } from '../net/connect.js';
 import type { DnsAnswer, DnsResolver } from '../net/dns.js';
-import { checkServer } from '../probes/check-server.js';
+import type { Prober } from '../probes/types.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
 
 /** Priority of guessing: below every published source; runs only when they all found nothing. */
@@ -24,12 +24,16 @@ export const GUESS_PORTS: Record<Protocol, { tls: number; starttls: number }> = 
 /** Options of the guessing source. */
 export interface GuessOptions {
   network: Network;
+  /**
+   * Runs the probes (the service's LiveChecker). Security: probes connect to hosts named after
+   * untrusted input, so they count against the same per-address budget and concurrency slots as
+   * live checks (extra trusted CAs, for tests, are the checker's too).
+   */
+  checker: Prober;
   /** Time limit of one probe (short: guessing must stay fast). */
   timeoutMs: number;
   /** Delay between the starts of successive probes, so a burst never hits one host at once. */
   staggerMs?: number;
-  /** Extra trusted CAs (tests). */
-  extraCa?: readonly string[];
   /** How long a guessed answer may be cached. */
   ttlS?: number;
 }
@@ -103,9 +107,9 @@ export function createGuessSource(options: GuessOptions): Source {
         probes.map(async (probe, index) => {
           if (index > 0) await delay(index * stagger, signal);
           if (signal.aborted) return null;
-          const check = await checkServer(
+          const check = await options.checker.probe(
             { protocol: probe.protocol, host: probe.host, port: probe.port, security: probe.security },
-            { network, timeoutMs: options.timeoutMs, signal, ...(options.extraCa ? { extraCa: options.extraCa } : {}) },
+            { network, timeoutMs: options.timeoutMs, signal },
           );
           return { probe, check };
         }),
@@ -148,8 +152,12 @@ export function createGuessSource(options: GuessOptions): Source {
       }
       const servers = [...best.values()].map((entry) => entry.server);
       const tried = `${probes.length} probes of ${[...usable].join(', ')}`;
+      const overBudget = results.filter((entry) => entry?.check.error?.code === 'rate_limited' || entry?.check.error?.code === 'busy').length;
       if (!servers.some((server) => server.protocol !== 'smtp')) {
         if (signal.aborted) return { outcome: 'timeout', detail: `stopped before an answer (${tried})` };
+        // Not a clean "nothing": probes that a budget refused may have found something, so this
+        // must not be cached as long as a real not-found (an error marks the discovery degraded).
+        if (overBudget > 0) return { outcome: 'error', error: 'outbound budget', detail: `${overBudget} of ${tried} refused by the outbound connection budgets` };
         return { outcome: 'not-found', detail: `no IMAP or POP3 server answered (${tried})` };
       }
       return {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/env.js';
 import type { Network } from '../net/connect.js';
 import { HttpClient } from '../net/http.js';
+import type { Prober } from '../probes/types.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { createAutoconfigSource, createWellKnownAutoconfigSource } from './autoconfig.js';
 import { createAutodiscoverSource } from './autodiscover.js';
@@ -19,6 +20,8 @@ export interface SourceDeps {
   config: Config;
   providerDb: ProviderDb;
   network: Network;
+  /** Runs guessing's probes under the live checker's budgets (the service's LiveChecker). */
+  prober: Prober;
   /** The fetcher for autoconfig and ISPDB; made from config and network when absent. */
   http?: HttpClient;
 }
@@ -53,6 +56,6 @@ export function createDefaultSources(deps: SourceDeps): Source[] {
     createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrls: deps.config.ISPDB_URLS }),
     createHttpAutoconfigSource(http),
     createJmapSource({ http, dns }),
-    createGuessSource({ network: deps.network, timeoutMs: Math.min(deps.config.CHECK_TIMEOUT_MS, 3_000) }),
+    createGuessSource({ network: deps.network, checker: deps.prober, timeoutMs: Math.min(deps.config.CHECK_TIMEOUT_MS, 3_000) }),
   ];
 }

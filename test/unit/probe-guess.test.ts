@@ -9,6 +9,7 @@ import pino from 'pino';
 import { Network } from '../../src/net/connect.js';
 import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
+import { LiveChecker } from '../../src/probes/live-checker.js';
 import { authenticationFor, createGuessSource } from '../../src/sources/guess.js';
 import type { SourceResult } from '../../src/sources/types.js';
 import { createMailCerts } from '../helpers/dovecot.js';
@@ -100,7 +101,9 @@ describe('guessing source', () => {
 
   const run = async (table: Record<string, string>, allow = ['127.0.3.0/24']): Promise<{ result: SourceResult; ms: number; dns: ReturnType<typeof tableDns> }> => {
     const dns = tableDns(table);
-    const source = createGuessSource({ network: new Network(dns, new AddressPolicy(allow)), timeoutMs: 1_500, extraCa });
+    const network = new Network(dns, new AddressPolicy(allow));
+    const checker = new LiveChecker({ network, timeoutMs: 1_500, cacheTtlS: 0, concurrency: 32, targetLimitMax: 1_000, targetWindowMs: 60_000, extraCa });
+    const source = createGuessSource({ network, checker, timeoutMs: 1_500 });
     const started = performance.now();
     const result = await source.lookup({
       subject: { domain: DOMAIN, email: null, localPart: null },
@@ -111,7 +114,9 @@ describe('guessing source', () => {
   };
 
   it('is a fallback source with priority 100', () => {
-    const source = createGuessSource({ network: new Network(tableDns({}), new AddressPolicy()), timeoutMs: 1_000 });
+    const network = new Network(tableDns({}), new AddressPolicy());
+    const checker = new LiveChecker({ network, timeoutMs: 1_000, cacheTtlS: 0, concurrency: 1, targetLimitMax: 1, targetWindowMs: 60_000 });
+    const source = createGuessSource({ network, checker, timeoutMs: 1_000 });
     assert.deepEqual({ name: source.name, priority: source.priority, fallback: source.fallback }, { name: 'guess', priority: 100, fallback: true });
   });
 
