@@ -46,6 +46,7 @@ export class Network {
     if (!answer.ok) {
       return { ok: false, code: 'dns_failed', message: `cannot resolve ${host}: ${answer.code}`, dnsKind: answer.kind, ms: elapsed(started) };
     }
+    const cleared: string[] = [];
     for (const address of answer.records) {
       const verdict = this.policy.check(address);
       if (!verdict.allowed) {
@@ -57,8 +58,10 @@ export class Network {
           ms: elapsed(started),
         };
       }
+      // The canonical text of the judged bytes, so the socket connects to exactly what was judged.
+      cleared.push(verdict.address);
     }
-    return { ok: true, addresses: answer.records, ttlS: answer.ttlS, ms: elapsed(started) };
+    return { ok: true, addresses: [...new Set(cleared)], ttlS: answer.ttlS, ms: elapsed(started) };
   }
 
   /** Opens a TCP connection to the first reachable cleared address of the host. */
