@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { DestinationStream } from 'pino';
 import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
 import type { Config } from './config/env.js';
+import type { Log } from './domain/log.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
@@ -67,10 +68,11 @@ export interface RequestLogFields {
 }
 
 /** Builds the network door from configuration: resolver, address policy, connector. */
-export function createNetwork(config: Config): Network {
+export function createNetwork(config: Config, log?: Pick<Log, 'debug'>): Network {
   return new Network(
     new DnsResolver({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS, tries: config.DNS_TRIES }),
     new AddressPolicy(config.PROBE_ALLOW_CIDRS),
+    log,
   );
 }
 
@@ -113,7 +115,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const network = deps.network ?? createNetwork(config);
+  const network = deps.network ?? createNetwork(config, app.log);
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
   const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,

@@ -40,6 +40,7 @@ describe('the socket connects to exactly the address the policy judged', () => {
       assert.equal(result.ok, false, record);
       if (!result.ok) {
         assert.equal(result.code, 'forbidden_target', record);
+        assert.equal(result.address, null, 'a refused address is never reported');
       }
     }
   });
