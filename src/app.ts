@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { DestinationStream } from 'pino';
 import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
 import type { Config } from './config/env.js';
+import type { Log } from './domain/log.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
 import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-limits.js';
@@ -73,7 +74,7 @@ export interface RequestLogFields {
 }
 
 /** Builds the network door from configuration: resolver, address policy, connector. */
-export function createNetwork(config: Config): Network {
+export function createNetwork(config: Config, log?: Pick<Log, 'debug'>): Network {
   return new Network(
     new DnsResolver({
       servers: config.DNS_SERVERS,
@@ -82,6 +83,7 @@ export function createNetwork(config: Config): Network {
       failedZoneTtlMs: config.DNS_FAILED_ZONE_TTL_S * 1000,
     }),
     new AddressPolicy(config.PROBE_ALLOW_CIDRS),
+    log,
   );
 }
 
@@ -139,7 +141,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const network = deps.network ?? createNetwork(config);
+  const network = deps.network ?? createNetwork(config, app.log);
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
   const checker = deps.checker ?? createChecker(config, network, deps.clock);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that

@@ -60,23 +60,41 @@ function normaliseDomainUncached(input: string): DomainResult {
   if (/[/:?#@\\%]/.test(raw)) return { ok: false, message: 'domain contains characters that are not allowed' };
   const ascii = domainToASCII(raw.toLowerCase());
   if (!ascii) return { ok: false, message: 'domain is not a valid (internationalised) domain name' };
-  if (ascii.length > 253) return { ok: false, message: 'domain is longer than 253 characters' };
+  const problem = hostNameProblem(ascii);
+  if (problem) return { ok: false, message: problem };
+  return { ok: true, domain: ascii };
+}
+
+/**
+ * Why an ASCII, lower-case DNS name is not a public host name, or null when it is: at most 253
+ * characters, at least two labels of letters, digits and inner hyphens (≤ 63 each), a top-level
+ * label that is not all digits (no IP literal), and no name that only means something inside one
+ * network (`localhost`, `.localhost`, `.local`, `.internal`, `.home.arpa` … RFC 6761, 6762, 8375).
+ */
+export function hostNameProblem(ascii: string): string | null {
+  if (ascii.length === 0) return 'domain must not be empty';
+  if (ascii.length > 253) return 'domain is longer than 253 characters';
   const labels = ascii.split('.');
-  if (labels.length < 2) return { ok: false, message: 'single-label names such as localhost are not accepted' };
+  if (labels.length < 2) return 'single-label names such as localhost are not accepted';
   for (const label of labels) {
-    if (label.length > 63) return { ok: false, message: 'a domain label is longer than 63 characters' };
-    if (!LABEL.test(label)) {
-      return { ok: false, message: 'domain labels may only hold letters, digits and inner hyphens' };
-    }
+    if (label.length > 63) return 'a domain label is longer than 63 characters';
+    if (!LABEL.test(label)) return 'domain labels may only hold letters, digits and inner hyphens';
   }
   const tld = labels[labels.length - 1] ?? '';
-  if (/^\d+$/.test(tld)) return { ok: false, message: 'IP address literals are not accepted; give a domain name' };
-  // Names that only ever mean something inside one network (RFC 6761, RFC 6762, RFC 8375).
+  if (/^\d+$/.test(tld)) return 'IP address literals are not accepted; give a domain name';
   // `.test` and `.example` stay accepted: they are what the end-to-end tests resolve via dnsmasq.
-  if (PRIVATE_TLDS.has(tld)) {
-    return { ok: false, message: `names under .${tld} are not public mail domains` };
-  }
-  return { ok: true, domain: ascii };
+  if (PRIVATE_TLDS.has(tld)) return `names under .${tld} are not public mail domains`;
+  return null;
+}
+
+/**
+ * The one host-name rule for names read from untrusted documents and records (autoconfig,
+ * Autodiscover, PACC, SRV targets, MX exchanges, JMAP URLs): the rule input domains follow, applied
+ * to a name that must already be lower-case ASCII (a document gives A-labels; nothing is converted).
+ * Security: such names are resolved, fetched or shown as settings, so none may point inside a network.
+ */
+export function isPublicHostName(name: string): boolean {
+  return hostNameProblem(name) === null;
 }
 
 /** Splits and validates an email address (RFC 5321 sizes: local part ≤ 64, whole ≤ 254). */

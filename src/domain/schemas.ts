@@ -69,7 +69,7 @@ export const checkSchema = z.object({
   port: z.number().int(),
   protocol: protocolSchema,
   security: securitySchema,
-  address: z.string().nullable(),
+  address: z.string().nullable().describe('The address connected to; null when none was, e.g. when the host resolves to an address the service refuses (which is never shown)'),
   ms: z.object({
     dns: z.number(),
     connect: z.number(),

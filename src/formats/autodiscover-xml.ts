@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Authentication, Protocol, Security } from '../domain/schemas.js';
-import { HOST } from '../sources/autoconfig-xml.js';
+import { isPublicHostName } from '../domain/input.js';
 import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from './document-limits.js';
 
 /** The request namespace of Outlook POX Autodiscover (MS-OXDSCLI §2.2.3). */
@@ -179,7 +179,7 @@ function readProtocol(node: Node, protocol: Protocol, address: string): { server
   const label = protocol.toUpperCase();
   const host = firstSupported(node, 'Server', (text) => {
     const candidate = text.toLowerCase().replace(/\.$/, '');
-    return HOST.test(candidate) ? candidate : undefined;
+    return isPublicHostName(candidate) ? candidate : undefined;
   }).value;
   if (!host) return `${label} section has no valid Server host name`;
   const port = firstSupported(node, 'Port', (text) => {
@@ -226,11 +226,11 @@ function protocolType(node: Node): string {
   return (element ?? attribute ?? '').toLowerCase().slice(0, 40);
 }
 
-/** An https URL as a redirect or endpoint may name it: no credentials, parsable. */
+/** An https URL as a redirect or endpoint may name it: a public host name, no credentials, parsable. */
 function httpsUrl(text: string): string | undefined {
   try {
     const url = new URL(text);
-    if (url.protocol !== 'https:' || url.username || url.password) return undefined;
+    if (url.protocol !== 'https:' || url.username || url.password || !isPublicHostName(url.hostname)) return undefined;
     return url.href;
   } catch {
     return undefined;
@@ -295,7 +295,7 @@ export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOpti
     const address = firstSupported(account, 'RedirectAddr', (text) => {
       if (!ADDRESS.test(text)) return undefined;
       const domain = text.slice(text.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
-      return HOST.test(domain) ? `${text.slice(0, text.lastIndexOf('@'))}@${domain}` : undefined;
+      return isPublicHostName(domain) ? `${text.slice(0, text.lastIndexOf('@'))}@${domain}` : undefined;
     }).value;
     if (!address) return { ok: false, error: 'invalid_redirect', message: 'RedirectAddr is not a valid address' };
     return { ok: true, action: 'redirectAddr', address };

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Authentication, Protocol } from '../domain/schemas.js';
-import { HOST } from '../sources/autoconfig-xml.js';
+import { isPublicHostName } from '../domain/input.js';
 import { capPerProtocol, DOCUMENT_MAX_BYTES, droppedServersNote } from './document-limits.js';
 
 // PACC: draft-ietf-mailmaint-pacc-02, "Automatic Configuration of Email, Calendar, and Contact
@@ -109,7 +109,7 @@ function httpsUrl(text: string): string | undefined {
     return undefined;
   }
   if (url.protocol !== 'https:' || url.username || url.password) return undefined;
-  return HOST.test(url.hostname) ? url.href : undefined;
+  return isPublicHostName(url.hostname) ? url.href : undefined;
 }
 
 /** One service or a bounded list of them (-02 has one; a list is read up to the cap). */
@@ -125,7 +125,7 @@ function readHost(value: unknown, protocol: Protocol): string | { dropped: strin
   const parsed = hostEntrySchema.safeParse(value);
   if (!parsed.success) return { dropped: `${protocol}: not an object with a host name` };
   const host = parsed.data.host.toLowerCase().replace(/\.$/, '');
-  if (!HOST.test(host)) return { dropped: `${protocol}: invalid host ${shown(parsed.data.host)}` };
+  if (!isPublicHostName(host)) return { dropped: `${protocol}: invalid host ${shown(parsed.data.host)}` };
   // -02 defines no port: the registered implicit-TLS port is the only one. A document naming
   // another port describes a server this draft cannot express; it is dropped, not guessed at.
   const port = parsed.data.port;

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Log } from '../domain/log.js';
 import type { DnsResolver } from './dns.js';
 import type { AddressPolicy } from './policy.js';
 
@@ -8,8 +9,8 @@ export type TargetResolution =
   | {
       ok: false;
       code: 'dns_failed' | 'forbidden_target';
+      /** Security: never names a refused address or the rule that refused it (those go to debug logs). */
       message: string;
-      address?: string;
       /** For dns_failed: whether the name does not exist, or the resolver failed or timed out. */
       dnsKind?: 'not-found' | 'error' | 'timeout';
       ms: number;
@@ -31,6 +32,7 @@ export type ConnectResult =
       ok: false;
       code: 'dns_failed' | 'forbidden_target' | 'connect_refused' | 'connect_timeout' | 'timeout' | 'rate_limited';
       message: string;
+      /** The cleared address a connection was tried to; null when none was (never a refused address). */
       address: string | null;
       ms: { dns: number; connect: number };
     };
@@ -46,7 +48,14 @@ export class Network {
   constructor(
     readonly dns: DnsResolver,
     readonly policy: AddressPolicy,
+    /** Where refusals are described in full (debug level); absent: nowhere. */
+    readonly log?: Pick<Log, 'debug'>,
   ) {}
+
+  /** Security: which address and which rule refused a target is logged at debug level, never returned to callers. */
+  logRefusal(host: string, address: string, reason: string): void {
+    this.log?.debug({ host, address, reason }, 'address policy refused a target');
+  }
 
   /** Resolves a host and clears it; if any of its addresses is refused, the whole host is refused. */
   async resolveTarget(host: string, signal?: AbortSignal): Promise<TargetResolution> {
@@ -55,19 +64,18 @@ export class Network {
     if (!answer.ok) {
       return { ok: false, code: 'dns_failed', message: `cannot resolve ${host}: ${answer.code}`, dnsKind: answer.kind, ms: elapsed(started) };
     }
+    const cleared: string[] = [];
     for (const address of answer.records) {
       const verdict = this.policy.check(address);
       if (!verdict.allowed) {
-        return {
-          ok: false,
-          code: 'forbidden_target',
-          message: `${host} resolves to a refused address (${verdict.reason})`,
-          address,
-          ms: elapsed(started),
-        };
+        this.logRefusal(host, address, verdict.reason);
+        // Security: the answer must not tell a caller what a name resolves to inside our network.
+        return { ok: false, code: 'forbidden_target', message: `${host} resolves to a refused address`, ms: elapsed(started) };
       }
+      // The canonical text of the judged bytes, so the socket connects to exactly what was judged.
+      cleared.push(verdict.address);
     }
-    return { ok: true, addresses: answer.records, ttlS: answer.ttlS, ms: elapsed(started) };
+    return { ok: true, addresses: [...new Set(cleared)], ttlS: answer.ttlS, ms: elapsed(started) };
   }
 
   /**
@@ -77,7 +85,7 @@ export class Network {
   async connect(options: { host: string; port: number; timeoutMs: number; signal?: AbortSignal; budget?: ConnectBudget }): Promise<ConnectResult> {
     const target = await this.resolveTarget(options.host, options.signal);
     if (!target.ok) {
-      return { ok: false, code: target.code, message: target.message, address: target.address ?? null, ms: { dns: target.ms, connect: 0 } };
+      return { ok: false, code: target.code, message: target.message, address: null, ms: { dns: target.ms, connect: 0 } };
     }
     const started = performance.now();
     let last: ConnectResult | null = null;

@@ -348,7 +348,10 @@ export class HttpClient {
     // normalised odd IPv4 notations such as 0x7f.1 to dotted quads).
     if (isIP(host)) {
       const verdict = this.#network.policy.check(host);
-      if (!verdict.allowed) return { ok: false, code: 'blocked', message: verdict.reason };
+      if (!verdict.allowed) {
+        this.#network.logRefusal(host, host, verdict.reason);
+        return { ok: false, code: 'blocked', message: 'the URL names a refused address' };
+      }
     }
     return { ok: true, url };
   }

@@ -6,7 +6,7 @@ import { deadline } from './deadline.js';
 import { imapDialect } from './imap.js';
 import { LineReader } from './line-reader.js';
 import { pop3Dialect } from './pop3.js';
-import { MAX_DIALOG_BYTES, MAX_LINE_BYTES, type Dialect, type Session } from './session.js';
+import { MAX_DIALOG_BYTES, MAX_LINE_BYTES, printable, type Dialect, type Session } from './session.js';
 import { smtpDialect } from './smtp.js';
 import type { CheckTarget } from './types.js';
 
@@ -140,7 +140,8 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
 
     const greeting = await dialect.greeting(session);
     if (!greeting.ok) return fail(greeting.code, greeting.message);
-    result.greeting = greeting.value;
+    // Security: what the server says is shown and logged, so it is made printable (as error excerpts are).
+    result.greeting = printable(greeting.value);
 
     let capabilities = await dialect.capabilities(session);
     if (!capabilities.ok) return fail(capabilities.code, capabilities.message);
@@ -168,8 +169,8 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
       if (!capabilities.ok) return fail(capabilities.code, capabilities.message);
     }
 
-    result.capabilities = capabilities.value;
-    result.authMechanisms = dialect.authMechanisms(capabilities.value);
+    result.capabilities = capabilities.value.map(printable);
+    result.authMechanisms = dialect.authMechanisms(capabilities.value).map(printable);
     addTlsWarnings(result);
 
     // A polite goodbye, briefly: the check's answer does not depend on it.

@@ -49,10 +49,19 @@ export function readFailure(failure: ReadFailure, what: string): StepFailure {
   return { ok: false, code: 'protocol_error', message: `${what}: ${failure.message}` };
 }
 
+/**
+ * An untrusted server string made printable ASCII: every control character (C0, DEL, C1) and any
+ * other byte outside 0x20–0x7e becomes `?`. Security: greetings and capabilities are shown to
+ * support staff and logged; escape sequences or CR/LF in them must not reach a terminal or a log line.
+ */
+export function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
+}
+
 /** A short, printable excerpt of an untrusted server line for messages. */
 export function excerpt(line: string, max = 120): string {
-  const printable = line.replace(/[^\x20-\x7e]/g, '?');
-  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
+  const shown = printable(line);
+  return shown.length > max ? `${shown.slice(0, max)}…` : shown;
 }
 
 /** Deduplicated upper-case tokens, order kept. */

@@ -7,6 +7,7 @@ import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
 import { capPerProtocol, droppedServersNote } from '../formats/document-limits.js';
 import { portSecurityConflict } from '../formats/port-security.js';
+import { TlsOutcomes } from '../sources/tls-outcomes.js';
 import { rankServers } from './rank.js';
 import { answerWarnings } from './warnings.js';
 
@@ -147,7 +148,10 @@ export class Resolver {
       const primary = this.#sources.filter((source) => !source.fallback);
       const fallback = this.#sources.filter((source) => source.fallback);
 
-      let settled = await this.#runGroup(primary, options, deadline);
+      // One per discovery: what its HTTPS fetches learnt about TLS (e.g. the plain-HTTP autoconfig
+      // fallback is refused after a certificate failure on the same host).
+      const tls = new TlsOutcomes();
+      let settled = await this.#runGroup(primary, options, deadline, tls);
       // Guessing runs when no incoming server came out (a `found` answer whose servers all broke the
       // port/security invariant counts as nothing).
       if (!merge(settled, this.#sources).found && fallback.length > 0) {
@@ -155,7 +159,7 @@ export class Resolver {
           const why = deadline.aborted ? 'the lookup deadline passed first' : 'the lookup was cancelled';
           settled = settled.concat(fallback.map((source) => skipped(source, why)));
         } else {
-          settled = settled.concat(await this.#runGroup(fallback, options, deadline));
+          settled = settled.concat(await this.#runGroup(fallback, options, deadline, tls));
         }
       } else {
         settled = settled.concat(fallback.map((source) => skipped(source, 'only used when no other source finds settings')));
@@ -172,7 +176,7 @@ export class Resolver {
    * Pending worse-ranked sources are aborted then; companion sources (alternatives only) get up to
    * `companionGraceMs` more, so a slow one never holds the answer back by more than that.
    */
-  async #runGroup(group: Source[], options: ResolveOptions, deadline: AbortSignal): Promise<SettledSource[]> {
+  async #runGroup(group: Source[], options: ResolveOptions, deadline: AbortSignal, tls: TlsOutcomes): Promise<SettledSource[]> {
     if (group.length === 0) return [];
     const rankedDone = new AbortController();
     const allDone = new AbortController();
@@ -273,7 +277,7 @@ export class Resolver {
           startedSources.add(source);
           const sourceStarted = now();
           const lingers = source.companion || source.crossCheckMs !== undefined;
-          const context = { subject: options.subject, signal: lingers ? companionSignal : signal, log: options.log };
+          const context = { subject: options.subject, signal: lingers ? companionSignal : signal, log: options.log, tls };
           run(source, context).then((result) => {
             // A ranked source that ends after the answer was decided was aborted: it is reported as skipped.
             if (finished || (rankedSettled && !lingers)) return;

@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { isPublicHostName } from '../domain/input.js';
 import { authenticationSchema, type Authentication, type Protocol, type Security } from '../domain/schemas.js';
 import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from '../formats/document-limits.js';
 
@@ -79,9 +80,6 @@ const AUTHENTICATION: Record<string, Authentication> = {
   none: 'none',
 };
 
-/** A DNS host name as discovery accepts it from untrusted documents and records (lower case, no IP literal). */
-export const HOST = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-
 const REPEATABLE = new Set([
   'emailProvider', 'domain', 'incomingServer', 'outgoingServer', 'authentication', 'documentation',
   'hostname', 'port', 'socketType', 'username', 'url', 'oAuth2', 'issuer', 'scope', 'authURL', 'tokenURL', 'displayName',
@@ -147,7 +145,7 @@ function readServer(node: Node, kind: 'incoming' | 'outgoing', options: Autoconf
   if (!protocol) return `${kind} server of type "${type.slice(0, 20)}" is not supported`;
   let host = decodeBasicEntities(first(node['hostname']) ?? '').toLowerCase().replace(/\.$/, '');
   if (options.domain) host = host.replaceAll('%emaildomain%', options.domain);
-  if (!HOST.test(host)) return `${protocol} server has an invalid hostname`;
+  if (!isPublicHostName(host)) return `${protocol} server has an invalid hostname`;
   const portText = first(node['port']) ?? '';
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) return `${protocol} server ${host} has an invalid port`;
@@ -171,13 +169,13 @@ function readServer(node: Node, kind: 'incoming' | 'outgoing', options: Autoconf
 
 const isObject = (value: unknown): value is Node => typeof value === 'object' && value !== null;
 
-/** An https URL from a document, or undefined (no credentials, no spaces, length-capped). */
+/** An https URL from a document on a public host name, or undefined (no credentials, no spaces, length-capped). */
 function httpsUrl(value: string | undefined): string | undefined {
   const decoded = decodeBasicEntities(value ?? '');
   if (decoded.length > 2000 || !/^https:\/\/[^\s]+$/i.test(decoded)) return undefined;
   try {
     const url = new URL(decoded);
-    return url.protocol === 'https:' && !url.username && !url.password ? url.href : undefined;
+    return url.protocol === 'https:' && !url.username && !url.password && isPublicHostName(url.hostname) ? url.href : undefined;
   } catch {
     return undefined;
   }
@@ -195,7 +193,7 @@ function readUrlServer(node: Node): AutoconfigUrlServer | string | undefined {
 function readOAuth2(node: Node | undefined): AutoconfigOAuth2 | undefined {
   if (!node) return undefined;
   const issuer = decodeBasicEntities(first(node['issuer']) ?? '').toLowerCase();
-  if (!issuer || issuer.length > 253 || !(HOST.test(issuer) || httpsUrl(issuer))) return undefined;
+  if (!issuer || issuer.length > 253 || !(isPublicHostName(issuer) || httpsUrl(issuer))) return undefined;
   const scopes = decodeBasicEntities(first(node['scope']) ?? '')
     .split(/\s+/)
     .filter((scope) => scope.length > 0 && scope.length <= 200)
@@ -257,7 +255,7 @@ export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions 
     domainNodes
       .filter((node) => purposeOf(node) === purpose)
       .map((value) => (text(value) ?? '').toLowerCase())
-      .filter((value) => HOST.test(value));
+      .filter((value) => isPublicHostName(value));
   const documentation = nodes(provider['documentation'])
     .map((node) => decodeBasicEntities(String(node['@url'] ?? '')))
     .filter((url) => /^https:\/\/[^\s]+$/.test(url));

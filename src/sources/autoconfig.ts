@@ -1,6 +1,6 @@
 import type { HttpClient } from '../net/http.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
-import type { Source } from './types.js';
+import type { Source, SourceResult } from './types.js';
 
 /** Priority of the ISP's own autoconfig host (after the provider database). */
 export const AUTOCONFIG_PRIORITY = 10;
@@ -15,10 +15,20 @@ export function createAutoconfigSource(http: HttpClient): Source {
   return {
     name: 'autoconfig',
     priority: AUTOCONFIG_PRIORITY,
-    lookup({ subject, signal }) {
-      const shownUrl = `https://autoconfig.${subject.domain}/mail/config-v1.1.xml`;
+    async lookup({ subject, signal, tls }) {
+      const host = `autoconfig.${subject.domain}`;
+      // Announced before the first await: the plain-HTTP source asks about this host (see TlsOutcomes).
+      const settle = tls?.expect(host);
+      const shownUrl = `https://${host}/mail/config-v1.1.xml`;
       const url = subject.email ? `${shownUrl}?emailaddress=${encodeURIComponent(subject.email)}` : shownUrl;
-      return fetchAutoconfig({ http, url, shownUrl, source: 'autoconfig', trusted: true, domain: subject.domain, signal });
+      let result: SourceResult | undefined;
+      try {
+        result = await fetchAutoconfig({ http, url, shownUrl, source: 'autoconfig', trusted: true, domain: subject.domain, signal });
+        return result;
+      } finally {
+        const tlsFailed = result?.outcome === 'error' && result.error === 'tls_error';
+        settle?.(tlsFailed ? { host, reason: result?.detail ?? 'tls_error' } : null);
+      }
     },
   };
 }

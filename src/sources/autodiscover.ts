@@ -3,7 +3,7 @@ import type { HttpClient } from '../net/http.js';
 import { buildAutodiscoverRequest, parseAutodiscoverXml, type AutodiscoverParseResult } from '../formats/autodiscover-xml.js';
 import { AUTODISCOVER_MAX_BYTES } from '../formats/document-limits.js';
 import { abortedBeforeParse, fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
-import { HOST } from './autoconfig-xml.js';
+import { isPublicHostName } from '../domain/input.js';
 import { firstUsableInOrder } from './first-in-order.js';
 import { isNullTarget, orderSrv } from './srv.js';
 import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
@@ -99,7 +99,7 @@ export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
       const host = record.name.toLowerCase().replace(/\.$/, '');
       // Security: the target becomes part of a URL, so it must be a plain host name; only 443,
       // because the https URL carries no port (and the HttpClient allows no other).
-      if (record.port === 443 && HOST.test(host)) return { host };
+      if (record.port === 443 && isPublicHostName(host)) return { host };
     }
     return { failure: { outcome: 'not-found', detail: `${name}: no valid target on port 443`, url: name } };
   }

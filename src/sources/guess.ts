@@ -187,7 +187,7 @@ function memoisedNetwork(network: Network): Network {
     },
   };
   // Network only ever calls `addresses` on its resolver.
-  return new Network(dns as unknown as DnsResolver, network.policy);
+  return new Network(dns as unknown as DnsResolver, network.policy, network.log);
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import { fetchFailure } from './autoconfig-fetch.js';
-import { HOST } from './autoconfig-xml.js';
+import { isPublicHostName } from '../domain/input.js';
 import { isNullTarget, orderSrv } from './srv.js';
 import type { CandidateAlternative, Source, SourceResult } from './types.js';
 
@@ -45,7 +45,7 @@ export function checkSessionUrl(location: string): SessionUrlCheck {
   // RFC 8620 §2.2 / §8.1: JMAP is only ever reached over TLS.
   if (url.protocol !== 'https:') return { ok: false, reason: `redirect to scheme ${url.protocol.slice(0, 20)} refused` };
   if (url.username || url.password) return { ok: false, reason: 'redirect target with credentials refused' };
-  if (!HOST.test(url.hostname)) return { ok: false, reason: 'redirect target does not name a valid host' };
+  if (!isPublicHostName(url.hostname)) return { ok: false, reason: 'redirect target does not name a valid host' };
   url.hash = '';
   if (url.href.length > MAX_JMAP_URL_LENGTH) return { ok: false, reason: `redirect target longer than ${MAX_JMAP_URL_LENGTH} characters` };
   return { ok: true, url: url.href };
@@ -108,7 +108,7 @@ async function srvCandidates(dns: DnsResolver, domain: string, signal: AbortSign
   const notes: string[] = [];
   for (const record of orderSrv(answer.records)) {
     const host = record.name.toLowerCase().replace(/\.$/, '');
-    if (!HOST.test(host)) {
+    if (!isPublicHostName(host)) {
       notes.push(`${name}: invalid target dropped`);
       continue;
     }

@@ -5,7 +5,7 @@ import type { ProviderDb } from '../provider-db/provider-db.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
 import { firstUsableInOrder } from './first-in-order.js';
 import { fetchIspdb } from './ispdb.js';
-import { HOST } from './autoconfig-xml.js';
+import { isPublicHostName } from '../domain/input.js';
 import { providerServers } from './provider-db.js';
 import type { Source, SourceResult } from './types.js';
 
@@ -68,7 +68,7 @@ export function createMxSource(deps: MxSourceDeps): Source {
       if (!host) return { outcome: 'not-found', detail: `${subject.domain} accepts no mail (null MX)`, url: subject.domain };
       // Security: the exchange is an untrusted name that becomes part of URLs below ('/', '@', '?'
       // in a label would change what is fetched), so it must be a plain host name, as SRV targets must.
-      if (!HOST.test(host)) return { outcome: 'not-found', detail: `the MX host of ${subject.domain} is not a valid host name`, url: subject.domain };
+      if (!isPublicHostName(host)) return { outcome: 'not-found', detail: `the MX host of ${subject.domain} is not a valid host name`, url: subject.domain };
       const source = `mx:${host}`;
 
       const provider = deps.providerDb.byMxHost(host);

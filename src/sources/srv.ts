@@ -1,6 +1,6 @@
 import type { Protocol, Security } from '../domain/schemas.js';
 import type { DnsResolver, SrvRecord } from '../net/dns.js';
-import { HOST } from './autoconfig-xml.js';
+import { isPublicHostName } from '../domain/input.js';
 import { securityOfPort } from '../formats/port-security.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
 
@@ -64,7 +64,7 @@ export function createSrvSource(dns: DnsResolver): Source {
         }
         for (const record of orderSrv(answer.records)) {
           const host = record.name.toLowerCase().replace(/\.$/, '');
-          if (!HOST.test(host) || record.port < 1 || record.port > 65535) {
+          if (!isPublicHostName(host) || record.port < 1 || record.port > 65535) {
             notes.push(`${name}: invalid target dropped`);
             continue;
           }

@@ -2,6 +2,7 @@ import type { Log as Logger } from '../domain/log.js';
 import type { AlternativeKind, Authentication, OAuth2Details, Protocol, Security, SourceReport } from '../domain/schemas.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { Provider } from '../provider-db/schema.js';
+import type { TlsOutcomes } from './tls-outcomes.js';
 
 /** A server found by a source; `username` is still a template (%EMAILADDRESS% …). */
 export interface CandidateServer {
@@ -106,6 +107,11 @@ export interface SourceContext {
   /** Aborted when the deadline passes, a higher-ranked source answered, or every client left. */
   signal: AbortSignal;
   log: Logger;
+  /**
+   * TLS outcomes of this discovery's HTTPS fetches, shared by its sources (the resolver gives every
+   * discovery a fresh one; without it a source cannot know, e.g. in a test of one source alone).
+   */
+  tls?: TlsOutcomes;
 }
 
 /** One way of finding settings. Dependencies are bound when the source is created. */

@@ -22,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = '127.0.1.30';
 const ISPDB = '127.0.1.31';
 const HANG = '127.0.1.32';
+/** Plain HTTP only: a failed certificate check on 443 would (rightly) refuse the http answer. */
+const PLAIN_ONLY = '127.0.1.33';
 const REFUSED = '127.0.2.202';
 const HTTP_TIMEOUT_MS = 1000;
 
@@ -57,7 +59,7 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
       local: ['e2e.test'],
       hosts: {
         ...Object.fromEntries(webNames.map((name) => [name, WEB])),
-        'autoconfig.http.e2e.test': WEB,
+        'autoconfig.http.e2e.test': PLAIN_ONLY,
         'ispdb.e2e.test': ISPDB,
         'autoconfig.hang.e2e.test': HANG,
         'autoconfig.blocked.e2e.test': REFUSED,
@@ -113,6 +115,7 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
     };
     servers.push(await startHttps(WEB, ca.issue(webNames), web));
     servers.push(await startHttp(WEB, web));
+    servers.push(await startHttp(PLAIN_ONLY, web));
     servers.push(
       await startHttps(ISPDB, ca.issue(['ispdb.e2e.test']), (request, response) => {
         if (request.url === '/v1.1/isp.e2e.test') return response.end(autoconfigXml('isp.e2e.test'));

@@ -177,7 +177,9 @@ describe('live checks against a real Dovecot, names from a real dnsmasq', { time
     const result = await check('blocked.dovecot.test', 993, 'imap', 'tls');
     assert.equal(result.ok, false);
     assert.equal(result.error?.code, 'forbidden_target');
-    assert.equal(result.address, REFUSED);
+    // Security: the refused (internal) address is not disclosed.
+    assert.equal(result.address, null);
+    assert.ok(!JSON.stringify(result).includes(REFUSED));
     assert.equal(refusedConnections, 0);
   });
 

@@ -20,6 +20,7 @@ const DNS = '127.0.1.3';
 const WEB = '127.0.1.20';
 const ISPDB = '127.0.1.21';
 const HANG = '127.0.1.22';
+const PLAIN_ONLY = '127.0.1.23';
 const REFUSED = '127.0.2.201';
 const HTTP_TIMEOUT_MS = 1000;
 
@@ -68,7 +69,8 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     const webNames = ['autoconfig.stale.d.test', 'jmaponly.d.test', 'both.d.test', 'autoconfig.both.d.test', 'autoconfig.v12.d.test', 'autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
     const leaf = ca.issue(webNames);
     for (const name of webNames) dns.set(name, A(WEB));
-    dns.set('autoconfig.http.d.test', A(WEB));
+    // Plain HTTP only: nothing answers TLS there (a failed certificate check would refuse the http answer).
+    dns.set('autoconfig.http.d.test', A(PLAIN_ONLY));
     dns.set('ispdb.d.test', A(ISPDB));
     dns.set('autoconfig.hang.d.test', A(HANG));
     dns.set('autoconfig.hang2.d.test', A(HANG));
@@ -127,6 +129,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     };
     started.push(await startHttps(WEB, leaf, web));
     started.push(await startHttp(WEB, web));
+    started.push(await startHttp(PLAIN_ONLY, web));
     started.push(
       await startHttps(ISPDB, ca.issue(['ispdb.d.test']), (request, response) => {
         if (request.url === '/v1.1/isp.d.test') return response.end(autoconfigXml('isp.d.test'));

@@ -218,7 +218,10 @@ describe('GET /v1/check with the real checker', () => {
       const body = checkSchema.parse(response.json());
       assert.equal(body.ok, false);
       assert.equal(body.error?.code, 'forbidden_target');
-      assert.equal(body.address, ADDRESS);
+      // Security: the refusal names neither the internal address nor the rule (debug logs only).
+      assert.equal(body.address, null);
+      assert.ok(!response.body.includes(ADDRESS), response.body);
+      assert.ok(!/loopback|private|range/i.test(body.error?.message ?? ''), body.error?.message);
       assert.equal(listener.connections, 0);
     } finally {
       await app?.close();

@@ -493,7 +493,8 @@ describe('live check dialogs against scripted servers', () => {
     const check = await checkServer({ host: HOST, port: server.port, protocol: 'imap', security: 'none' }, { network: strict, timeoutMs: 2_000 });
     assert.equal(check.ok, false);
     assert.equal(check.error?.code, 'forbidden_target');
-    assert.equal(check.address, ADDRESS);
+    // Security: the refused address is not disclosed.
+    assert.equal(check.address, null);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(server.connections, 0);
   });
