@@ -8,7 +8,7 @@ import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { LiveChecker } from './probes/live-checker.js';
 import type { ServerChecker } from './probes/types.js';
@@ -109,6 +109,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
+    // Routing errors (bad percent-encoding, overlong path parameters) get the stable error shape too.
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
