@@ -134,7 +134,7 @@ describe('fuzz: the autoconfig reader (parseAutoconfigXml)', () => {
       fc.property(fc.oneof(anyString(500), fc.string({ unit: fc.constantFrom('<', '>', '/', '!', '?', '&', ';', '"', '=', 'a', ' ', '[', ']', '-') })), lookupDomain, (xml, domain) => {
         assertAutoconfigResult(parse(xml, domain));
       }),
-      1500,
+      1000,
     );
   });
 
@@ -144,7 +144,7 @@ describe('fuzz: the autoconfig reader (parseAutoconfigXml)', () => {
       fc.property(autoconfigDocument, lookupDomain, (xml, domain) => {
         assertAutoconfigResult(parse(xml, domain));
       }),
-      1500,
+      800,
     );
   });
 
@@ -154,7 +154,7 @@ describe('fuzz: the autoconfig reader (parseAutoconfigXml)', () => {
       fc.property(mutatedDocument, lookupDomain, (xml, domain) => {
         assertAutoconfigResult(parse(xml, domain));
       }),
-      500,
+      300,
     );
   });
 });

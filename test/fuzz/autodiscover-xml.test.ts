@@ -116,7 +116,7 @@ describe('fuzz: the Autodiscover reader (parseAutodiscoverXml)', () => {
       fc.property(fc.oneof(anyString(500), fc.string({ unit: fc.constantFrom('<', '>', '/', '!', '?', '&', ';', '"', '=', 'a', ' ', '[', ']', '-') })), (xml) => {
         assertAutodiscoverResult(parseAutodiscoverXml(xml, { address: ADDRESS }));
       }),
-      1500,
+      1000,
     );
   });
 
@@ -126,7 +126,7 @@ describe('fuzz: the Autodiscover reader (parseAutodiscoverXml)', () => {
       fc.property(autodiscoverDocument, fc.constantFrom(ADDRESS, 'SOMEONE@example.com', '', 'no-at-sign'), (xml, address) => {
         assertAutodiscoverResult(parseAutodiscoverXml(xml, { address }));
       }),
-      1500,
+      800,
     );
   });
 
@@ -136,7 +136,7 @@ describe('fuzz: the Autodiscover reader (parseAutodiscoverXml)', () => {
       fc.property(mutatedDocument, (xml) => {
         assertAutodiscoverResult(parseAutodiscoverXml(xml, { address: ADDRESS }));
       }),
-      500,
+      300,
     );
   });
 });

@@ -153,7 +153,7 @@ describe('fuzz: the PACC readers (parsePaccJson, parsePaccTxt, verifyPaccDigest)
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), anyString(300).map((text) => encoder.encode(text))), (bytes) => {
         assertPaccResult(parsePaccJson(bytes));
       }),
-      1500,
+      1000,
     );
   });
 
@@ -163,7 +163,7 @@ describe('fuzz: the PACC readers (parsePaccJson, parsePaccTxt, verifyPaccDigest)
       fc.property(paccBytes, (bytes) => {
         assertPaccResult(parsePaccJson(bytes));
       }),
-      2000,
+      1200,
     );
   });
 
@@ -179,7 +179,7 @@ describe('fuzz: the PACC readers (parsePaccJson, parsePaccTxt, verifyPaccDigest)
           assert.ok(['other', 'malformed', 'unsupported_algorithm'].includes(record.reason), JSON.stringify(record));
         }
       }),
-      1500,
+      1000,
     );
   });
 
@@ -199,7 +199,7 @@ describe('fuzz: the PACC readers (parsePaccJson, parsePaccTxt, verifyPaccDigest)
         assert.equal(verdict.ok, vouching, JSON.stringify({ verdict, values }));
         if (values.slice(0, PACC_MAX_TXT_RECORDS).includes(paccTxtValue(document))) assert.ok(verdict.ok);
       }),
-      1000,
+      600,
     );
   });
 });

@@ -134,7 +134,7 @@ describe('fuzz: query strings of every route (app.inject)', () => {
       fc.asyncProperty(request, async (url) => {
         count(await assertAnswer(app, url));
       }),
-      2500,
+      1500,
     );
   });
 
@@ -144,7 +144,7 @@ describe('fuzz: query strings of every route (app.inject)', () => {
       fc.asyncProperty(apiRequest, async (url) => {
         count(await assertAnswer(app, url));
       }),
-      1500,
+      1000,
     );
   });
 
@@ -154,7 +154,7 @@ describe('fuzz: query strings of every route (app.inject)', () => {
       fc.asyncProperty(fc.oneof(apiRequest, request), async (url) => {
         count(await assertAnswer(limited, url));
       }),
-      500,
+      300,
     );
     t.diagnostic(`statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
   });
