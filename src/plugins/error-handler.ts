@@ -20,11 +20,9 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 100 characters',
 };
 
-/**
- * Fastify's `frameworkErrors` option: errors raised while routing (a malformed percent-encoding or
- * an overlong parameter in the path) never reach the error handler, and Fastify's own bodies
- * (`{error, code, message, statusCode}`) would break the stable `{error: {code, message}}` shape.
- */
+// Errors raised while routing (malformed percent-encoding or an overlong parameter in the path)
+// never reach the error handler, and Fastify's own bodies would break the stable error shape.
+/** Fastify's `frameworkErrors` option: routing errors answered as 400 invalid_input with the stable error shape. */
 export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) {

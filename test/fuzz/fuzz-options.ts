@@ -29,11 +29,8 @@ export function fuzzRuns(defaultRuns: number): number {
   return RUNS_OVERRIDE !== undefined && RUNS_OVERRIDE > 0 ? RUNS_OVERRIDE : defaultRuns;
 }
 
-/**
- * Runs a property with the suite's seed, reports the number of cases as a test diagnostic and
- * returns it. On failure the error names the seed (and fast-check's replay path) so the
- * counterexample can be reproduced exactly.
- */
+// On failure the error names the seed (and fast-check's replay path), so the counterexample can be reproduced exactly.
+/** Runs a property with the suite's seed, reports its number of cases as a test diagnostic and returns it. */
 export async function runProperty<Ts extends [unknown, ...unknown[]]>(
   t: { diagnostic(message: string): void },
   property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>,
@@ -59,11 +56,10 @@ export interface ServerLike {
   authentication: readonly string[];
 }
 
-/**
- * Invariants of every server a document reader returns: a known protocol, a host that matches the
- * host rule (HOST: lower-case DNS name, no IP literal), a port 1–65535, security tls/starttls/none,
- * a non-empty username without control characters, and at least one known authentication method.
- */
+// A known protocol, a host that matches the host rule (HOST: lower-case DNS name, no IP literal),
+// a port 1–65535, security tls/starttls/none, a non-empty username without control characters,
+// and at least one known authentication method.
+/** Asserts the invariants of every server a document reader returns. */
 export function assertServerInvariants(server: ServerLike): void {
   const shown = JSON.stringify(server);
   assert.ok(protocolSchema.safeParse(server.protocol).success, `protocol: ${shown}`);

@@ -31,10 +31,8 @@ export const hostileText: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('<?pi data?>', '<![CDATA[]]>', '<!---->', ' ', '\n\t', '\u0000', '<', '>', ']]>') },
 );
 
-/**
- * A value that is either one of the interesting candidates (possibly decorated) or hostile text;
- * the first `good` candidates (the valid ones) are picked three times as often as all the others together.
- */
+// The first `good` candidates (the valid ones) are picked three times as often as all the others together.
+/** A value that is either one of the interesting candidates (possibly decorated) or hostile text. */
 export function valueFrom(candidates: readonly string[], good = 0): fc.Arbitrary<string> {
   const candidate = good > 0 && good < candidates.length
     ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...candidates.slice(0, good)) }, { weight: 1, arbitrary: fc.constantFrom(...candidates.slice(good)) })
