@@ -10,7 +10,7 @@ import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-l
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { WindowCounter } from './probes/budgets.js';
 import { LiveChecker } from './probes/live-checker.js';
@@ -137,6 +137,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
+    // Routing errors (bad percent-encoding, overlong path parameters) get the stable error shape too.
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

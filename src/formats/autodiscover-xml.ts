@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ownValue } from '../domain/own-value.js';
 import type { Authentication, Protocol, Security } from '../domain/schemas.js';
 import { isPublicHostName } from '../domain/input.js';
 import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from './document-limits.js';
@@ -190,7 +191,7 @@ function readProtocol(node: Node, protocol: Protocol, address: string): { server
 
   const ssl = firstSupported(node, 'SSL', onOff);
   if (ssl.present && ssl.value === undefined) return `${label} ${host}:${port} has an unknown SSL value`;
-  const encryption = firstSupported(node, 'Encryption', (text) => ENCRYPTION[text.toLowerCase()]);
+  const encryption = firstSupported(node, 'Encryption', (text) => ownValue(ENCRYPTION, text.toLowerCase()));
   if (encryption.present && encryption.value === undefined) return `${label} ${host}:${port} has an unknown Encryption value`;
   // MS-OXDSCLI: Encryption, when present, overrides SSL; SSL defaults to "on" when absent.
   const encrypted = encryption.value !== undefined ? encryption.value !== 'none' : ssl.value !== false;
@@ -321,7 +322,7 @@ export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOpti
       ewsUrl ??= firstSupported(node, 'EwsUrl', httpsUrl).value;
       continue;
     }
-    const protocol = MAIL_TYPES[type];
+    const protocol = ownValue(MAIL_TYPES, type);
     if (!protocol) {
       dropped.push(`Protocol of type "${type}" is not supported`);
       continue;

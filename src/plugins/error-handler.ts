@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError, errorBody } from '../domain/errors.js';
 import type { ErrorCode } from '../domain/schemas.js';
@@ -12,6 +12,24 @@ function codeForStatus(status: number): ErrorCode {
   if (status === 503) return 'busy';
   if (status === 408 || status === 504) return 'timeout';
   return 'invalid_input';
+}
+
+/** Fixed messages for the errors Fastify raises before routing (the path is not echoed back). */
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL path is not valid (malformed percent-encoding)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 100 characters',
+};
+
+// Errors raised while routing (malformed percent-encoding or an overlong parameter in the path)
+// never reach the error handler, and Fastify's own bodies would break the stable error shape.
+/** Fastify's `frameworkErrors` option: routing errors answered as 400 invalid_input with the stable error shape. */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    void reply.code(400).send(errorBody('invalid_input', FRAMEWORK_MESSAGES[error.code] ?? 'the request URL is not valid'));
+    return;
+  }
+  void reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; please try again'));
 }
 
 /** One error handler for the whole API: stable codes, and 5xx bodies never show internals. */

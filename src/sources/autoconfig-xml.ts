@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isPublicHostName } from '../domain/input.js';
+import { ownValue } from '../domain/own-value.js';
 import { authenticationSchema, type Authentication, type Protocol, type Security } from '../domain/schemas.js';
 import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from '../formats/document-limits.js';
 
@@ -141,7 +142,7 @@ function decodeBasicEntities(value: string): string {
 function readServer(node: Node, kind: 'incoming' | 'outgoing', options: AutoconfigParseOptions): AutoconfigServer | string {
   const type = String(node['@type'] ?? '').toLowerCase();
   const protocols: Record<string, Protocol> = kind === 'incoming' ? { imap: 'imap', pop3: 'pop3' } : { smtp: 'smtp' };
-  const protocol = protocols[type];
+  const protocol = ownValue(protocols, type);
   if (!protocol) return `${kind} server of type "${type.slice(0, 20)}" is not supported`;
   let host = decodeBasicEntities(first(node['hostname']) ?? '').toLowerCase().replace(/\.$/, '');
   if (options.domain) host = host.replaceAll('%emaildomain%', options.domain);
@@ -150,7 +151,7 @@ function readServer(node: Node, kind: 'incoming' | 'outgoing', options: Autoconf
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) return `${protocol} server ${host} has an invalid port`;
   // The first socketType this reader understands wins; later ones are a newer document's fallbacks.
-  const security = texts(node['socketType']).map((value) => SOCKET_TYPES[value.toLowerCase()]).find((value) => value !== undefined);
+  const security = texts(node['socketType']).map((value) => ownValue(SOCKET_TYPES, value.toLowerCase())).find((value) => value !== undefined);
   if (!security) return `${protocol} server ${host} has no supported socketType (SSL, STARTTLS or plain)`;
   const username = decodeBasicEntities(first(node['username']) ?? '%EMAILADDRESS%');
   if (username.length === 0 || username.length > 320 || /[\u0000-\u001f\u007f]/.test(username)) {
@@ -160,7 +161,7 @@ function readServer(node: Node, kind: 'incoming' | 'outgoing', options: Autoconf
   // A `system` attribute names an HTTP or a specific SASL mechanism (autoconfig 1.2): not one of
   // the generic values below, so it is skipped like any value this reader does not support.
   const authValues = authNodes.map((value) => (isObject(value) && value['@system'] !== undefined ? '' : (text(value) ?? '').toLowerCase()));
-  const authentication = [...new Set(authValues.flatMap((value) => (AUTHENTICATION[value] ? [AUTHENTICATION[value]] : [])))].filter(
+  const authentication = [...new Set(authValues.flatMap((value) => ownValue(AUTHENTICATION, value) ?? []))].filter(
     (value) => authenticationSchema.safeParse(value).success,
   );
   if (authValues.length > 0 && authentication.length === 0) return `${protocol} server ${host} offers no supported authentication`;
@@ -183,7 +184,7 @@ function httpsUrl(value: string | undefined): string | undefined {
 
 /** A URL-based incoming server (1.2: jmap, ews, activesync), or why it was dropped. */
 function readUrlServer(node: Node): AutoconfigUrlServer | string | undefined {
-  const kind = URL_SERVER_TYPES[String(node['@type'] ?? '').toLowerCase()];
+  const kind = ownValue(URL_SERVER_TYPES, String(node['@type'] ?? '').toLowerCase());
   if (!kind) return undefined;
   const url = httpsUrl(first(node['url']));
   return url ? { kind, url } : `${kind} server has no https URL`;
