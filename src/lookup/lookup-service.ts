@@ -25,6 +25,8 @@ export interface LookupServiceDeps {
   cache: CoalescingCache<Discovery>;
   config: Config;
   log: Logger;
+  /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
+  answersOffline?: (domain: string) => boolean;
 }
 
 /** Room for the looked-up domain in a rendered answer (a DNS name has at most 253 characters), in characters. */
@@ -156,6 +158,11 @@ export class LookupService {
       this.#domainAnswers.set(value, outcome);
     }
     return outcome;
+  }
+
+  /** Whether a lookup of this domain is answered from memory (the provider database): nothing goes out. */
+  answersOffline(domain: string): boolean {
+    return this.deps.answersOffline?.(domain) ?? false;
   }
 
   /** Whether a fresh lookup for this domain would be answered from the cache (no discovery). */

@@ -105,6 +105,8 @@ function exemptFromDiscoveryLimit(
   const check = asText(query['check']);
   if (check === 'true' || check === '1') return false;
   if (lookup.isCached(domain) || pending.has(domain)) return true;
+  // Answered from memory by the provider database: no discovery, no outbound request to limit.
+  if (lookup.answersOffline(domain)) return true;
   pending.add(domain);
   request.pendingDomain = domain;
   // A client that goes away before its answer releases the marker at once (what Fastify's

@@ -212,3 +212,23 @@ describe('health, readiness and docs', () => {
     assert.match(docs.body, /swagger/i);
   });
 });
+
+describe('GET /v1/lookup: the per-client discovery limit', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await buildTestApp({ RATE_LIMIT_MAX: '2' });
+  });
+  after(() => app.close());
+
+  it('does not count lookups the provider database answers from memory (nothing goes out), only discoveries', async () => {
+    // More distinct provider domains than the limit: none starts a discovery.
+    for (const domain of ['gmail.com', 'googlemail.com', 'outlook.com', 'hotmail.com', 'yahoo.com', 'aol.com']) {
+      const response = await app.inject(`/v1/lookup?domain=${domain}`);
+      assert.equal(response.statusCode, 200, `${domain}: ${response.body}`);
+    }
+    // Unknown domains start discoveries (answered 404 here: DNS goes to a closed loopback port): the third is over the limit.
+    const statuses = [];
+    for (const domain of ['unknown-1.test', 'unknown-2.test', 'unknown-3.test']) statuses.push((await app.inject(`/v1/lookup?domain=${domain}`)).statusCode);
+    assert.deepEqual(statuses, [404, 404, 429]);
+  });
+});
