@@ -82,7 +82,10 @@ const envObject = z.object({
   // Idle time of a kept-alive connection between requests (Fastify's own default is 72 s).
   KEEP_ALIVE_TIMEOUT_MS: intFrom(100, 600_000, 5_000),
   // Requests per connection before Node asks the client to reconnect (nginx's keepalive_requests); 0: no limit.
-  MAX_REQUESTS_PER_SOCKET: intFrom(0, 1_000_000, 1_000),
+  // Off by default: Node answers a request past the limit with its own 503 when the client ignores
+  // `Connection: close` (load generators, some pipelining clients), and the service never answers 5xx
+  // for a client's behaviour; idle connections are bounded by KEEP_ALIVE_TIMEOUT_MS instead.
+  MAX_REQUESTS_PER_SOCKET: intFrom(0, 1_000_000, 0),
   DNS_SERVERS: csv.pipe(z.array(dnsServer)),
   // One try waits DNS_TIMEOUT_MS, the retry twice that (c-ares backs off): 1 s + 2 s = 3 s at most
   // per question (it was 2 s + 4 s = 6 s, most of an 8 s lookup for a zone that never answers).
