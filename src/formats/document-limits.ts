@@ -18,22 +18,23 @@ export const AUTODISCOVER_MAX_BYTES = 64 * 1024;
 
 /**
  * Elements read at most from one XML document. mail.com.xml, the largest ISPDB file, has 233
- * elements (mostly <domain> entries); 1,000 leaves four times that, and the worst document of
- * siblings or nesting within it costs a few ms of CPU (bench:parse).
+ * elements (mostly <domain> entries); 400 leaves room for that and more, while the worst document
+ * within it stays a short parse: at 1,000 one hostile client at the default rate limit could still
+ * double the cached-lookup p99 (bench:hostile).
  */
-export const XML_MAX_ELEMENTS = 1_000;
+export const XML_MAX_ELEMENTS = 400;
 
 /**
  * Attributes read at most from one XML document. No ISPDB file has more than 27 `=` signs; parsing
- * costs about 7 µs per attribute (bench:parse), so 500 attributes cost a few ms.
+ * costs about 7 µs per attribute (bench:parse), so 200 attributes cost about a millisecond.
  */
-export const XML_MAX_ATTRIBUTES = 500;
+export const XML_MAX_ATTRIBUTES = 200;
 
 /**
  * Element nesting read at most: autoconfig and Autodiscover documents are four to six levels deep.
  * Nesting costs the parser more per element than siblings do (it tracks each element's path).
  */
-export const XML_MAX_DEPTH = 16;
+export const XML_MAX_DEPTH = 10;
 
 /**
  * Servers kept per protocol (IMAP, POP3, SMTP) from one document, and in one answer. No ISPDB file

@@ -81,7 +81,7 @@ function assertAutodiscoverResult(result: AutodiscoverParseResult): void {
   assert.equal(typeof result, 'object');
   if (!result.ok) {
     assert.ok(
-      ['doctype_refused', 'malformed_xml', 'not_autodiscover', 'autodiscover_error', 'unsupported_account', 'invalid_redirect'].includes(result.error),
+      ['doctype_refused', 'malformed_xml', 'not_autodiscover', 'autodiscover_error', 'unsupported_account', 'invalid_redirect', 'too_complex'].includes(result.error),
       JSON.stringify(result),
     );
     assert.equal(typeof result.message, 'string');
