@@ -177,6 +177,28 @@ export const hintSchema = z.object({
 });
 export type Hint = z.infer<typeof hintSchema>;
 
+/** One language's version of a text from a document: a lower-case BCP 47-style tag (`und` when the document named none). */
+export const localizedTextSchema = z.object({
+  lang: z.string().describe('Lower-case language tag such as en, de or pt-br; und when the document named none'),
+  text: z.string().describe('Plain text (never markup), at most 500 characters'),
+});
+export type LocalizedText = z.infer<typeof localizedTextSchema>;
+
+/** Kinds of document instruction: autoconfig `<enable>` (turn something on first) and `<documentation>` (a help page). */
+export const instructionKindSchema = z.enum(['enable', 'documentation']);
+
+/**
+ * What the settings document itself tells users (autoconfig/ISPDB `<enable>` and `<documentation>`),
+ * each text in the languages the document gave. Only from documents fetched over HTTPS.
+ */
+export const instructionSchema = z.object({
+  kind: instructionKindSchema.describe('enable: something must be turned on first (the texts say what), at `url` if given; documentation: a help page'),
+  url: z.string().optional().describe('https only; always present for documentation'),
+  texts: z.array(localizedTextSchema).describe('One per language, in document order; may be empty for documentation'),
+  source: z.string().describe('The document they came from, as in servers[].source'),
+});
+export type Instruction = z.infer<typeof instructionSchema>;
+
 /** The provider summary in a lookup answer. */
 export const lookupProviderSchema = z.object({
   id: z.string(),
@@ -209,6 +231,9 @@ export const lookupResultSchema = z.object({
   alternatives: z
     .array(alternativeSchema)
     .describe('Access methods other than IMAP/POP3/SMTP (JMAP, Exchange) the domain publishes; never recommended'),
+  instructions: z
+    .array(instructionSchema)
+    .describe("The <enable> and <documentation> entries of the best-ranked settings document that has any (autoconfig, ISPDB); empty otherwise. provider.hints stays the provider database's own"),
   warnings: z.array(warningSchema).describe('Conflicts between sources and weak answers; empty when there is nothing to say'),
   sources: z.array(sourceReportSchema),
   cached: z.boolean(),

@@ -43,6 +43,21 @@ export const XML_MAX_DEPTH = 10;
  */
 export const MAX_SERVERS_PER_PROTOCOL = 10;
 
+/**
+ * `<enable>` and `<documentation>` entries kept from one document (each kind on its own). ISPDB files
+ * have one or two of each; every kept text is shown to users and stored in each cached answer.
+ */
+export const MAX_GUIDANCE_ENTRIES = 5;
+
+/** Languages kept per `<enable>` or `<documentation>` entry (the first text of each language, in document order). */
+export const MAX_GUIDANCE_LANGUAGES = 10;
+
+/**
+ * Characters (code points) kept of one `<instruction>` or `<descr>` text; longer ones are cut and end
+ * in "…". Real ones are a sentence or two; 500 keeps them whole and keeps a stranger's essay out of the widget.
+ */
+export const GUIDANCE_TEXT_MAX_CHARS = 500;
+
 /** Reasons for dropping parts of a document listed at most in a result's detail (the rest are counted). */
 export const MAX_DROPPED_NOTES = 10;
 

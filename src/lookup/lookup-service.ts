@@ -106,6 +106,7 @@ export function toLookupResult(discovery: Discovery, subject: LookupSubject, cac
     incoming,
     outgoing: render(discovery.outgoing, subject),
     alternatives: discovery.alternatives.map(toAlternative),
+    instructions: discovery.instructions.map((instruction) => ({ ...instruction, texts: instruction.texts.map((text) => ({ ...text })) })),
     warnings: discovery.warnings.map((warning) => ({ ...warning, sources: [...warning.sources] })),
     sources: discovery.sources.map((source) => ({ ...source })),
     cached,

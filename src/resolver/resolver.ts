@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { ApiError } from '../domain/errors.js';
 import type { Log as Logger } from '../domain/log.js';
 import type { LookupSubject } from '../domain/input.js';
-import type { SourceReport, Warning } from '../domain/schemas.js';
+import type { Instruction, SourceReport, Warning } from '../domain/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
 import { capPerProtocol, droppedServersNote } from '../formats/document-limits.js';
@@ -19,6 +19,8 @@ export interface Discovery {
   outgoing: CandidateServer[];
   /** Non-IMAP/POP3/SMTP access methods (JMAP, Exchange) any source saw. */
   alternatives: CandidateAlternative[];
+  /** `<enable>`/`<documentation>` entries of the best-ranked answering source that has any. */
+  instructions: Instruction[];
   /** What a person should know about the answer (conflicts between sources, weak answers). */
   warnings: Warning[];
   sources: SourceReport[];
@@ -341,7 +343,8 @@ const PARTIAL_RANK_OFFSET = 1000;
  * Merges the results: servers of `found` and `partial` sources, checked against the port/security
  * invariant (a server that breaks it is dropped and the drop noted in its source's report),
  * deduplicated and ranked; alternatives from every source in rank order; provider from the best
- * source that names one. Only an incoming server makes a discovery `found`.
+ * source that names one; instructions from the best source that has any (never mixed: two documents'
+ * texts could contradict each other). Only an incoming server makes a discovery `found`.
  * Bounded work: at most MAX_SERVERS_PER_PROTOCOL servers per protocol are taken from each source
  * and kept in the answer (the best-ranked ones); what was cut is noted in its source's report.
  * Security: the answer is cached and rendered on every hit, so its size must not follow a document's.
@@ -394,6 +397,7 @@ export function merge(settled: SettledSource[], order: readonly Source[]): Disco
     incoming: incoming.kept,
     outgoing: outgoing.kept,
     alternatives: mergeAlternatives(settled),
+    instructions: bestInstructions(answered),
     warnings: answerWarnings(settled, ranked.incoming, ranked.outgoing),
     sources: [...settled]
       .sort((a, b) => (position.get(a.source) ?? 0) - (position.get(b.source) ?? 0))
@@ -401,6 +405,17 @@ export function merge(settled: SettledSource[], order: readonly Source[]): Disco
     ttlS,
     degraded: settled.some((entry) => entry.result.outcome === 'error' || entry.result.outcome === 'timeout'),
   };
+}
+
+/** The instructions of the best-ranked answering source that has any, copied (the answer is cached). */
+function bestInstructions(answered: readonly SettledSource[]): Instruction[] {
+  for (const entry of answered) {
+    const result = entry.result;
+    if ((result.outcome === 'found' || result.outcome === 'partial') && result.instructions?.length) {
+      return result.instructions.map((instruction) => ({ ...instruction, texts: instruction.texts.map((text) => ({ ...text })) }));
+    }
+  }
+  return [];
 }
 
 /** Alternatives of every source, best-ranked first, one per kind and URL (trusted if any source was). */

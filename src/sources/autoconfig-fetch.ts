@@ -1,3 +1,4 @@
+import type { Instruction } from '../domain/schemas.js';
 import { DOCUMENT_MAX_BYTES } from '../formats/document-limits.js';
 import type { HttpClient, HttpResult } from '../net/http.js';
 import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
@@ -66,6 +67,21 @@ export function autoconfigServers(data: AutoconfigData, source: string, trusted:
 }
 
 /**
+ * The document's `<enable>` and `<documentation>` entries as answer instructions, tagged with the
+ * document as their source. Security: only from a document fetched over HTTPS (`trusted`): on plain
+ * HTTP anyone on the path could swap in a phishing link ("turn on IMAP here") that the widget shows
+ * as the provider's own word, and unlike a server such a link carries no "untrusted" mark.
+ */
+export function autoconfigInstructions(data: AutoconfigData, source: string, trusted: boolean): Instruction[] {
+  if (!trusted) return [];
+  const copy = (texts: readonly { lang: string; text: string }[]) => texts.map(({ lang, text }) => ({ lang, text }));
+  return [
+    ...data.instructions.map((entry) => ({ kind: 'enable' as const, ...(entry.url ? { url: entry.url } : {}), texts: copy(entry.texts), source })),
+    ...data.documentationPages.map((entry) => ({ kind: 'documentation' as const, url: entry.url, texts: copy(entry.texts), source })),
+  ];
+}
+
+/**
  * The outcome of a document whose body arrived after its lookup no longer wanted it (a better-ranked
  * source answered, the deadline passed, every client left): reported like an aborted fetch.
  * Security: the body is dropped unparsed, so a lower-ranked hostile document costs no parse.
@@ -81,17 +97,20 @@ export async function fetchAutoconfig(options: AutoconfigFetch): Promise<SourceR
   if (options.signal.aborted) return abortedBeforeParse(options.shownUrl);
   const parsed = parseAutoconfigXml(response.body, { domain: options.domain });
   if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: options.shownUrl };
-  const servers = autoconfigServers(parsed.data, options.serverSource ?? `${options.source}:${options.shownUrl}`, options.trusted);
+  const provenance = options.serverSource ?? `${options.source}:${options.shownUrl}`;
+  const servers = autoconfigServers(parsed.data, provenance, options.trusted);
+  const instructions = autoconfigInstructions(parsed.data, provenance, options.trusted);
   const droppedNote = parsed.dropped.length ? `; dropped: ${parsed.dropped.join('; ')}` : '';
   const name = parsed.data.displayName ? ` (${parsed.data.displayName})` : '';
   const alternatives = parsed.data.urlServers.map((server) => ({
     kind: server.kind,
     url: server.url,
-    source: options.serverSource ?? `${options.source}:${options.shownUrl}`,
+    source: provenance,
     trusted: options.trusted,
   }));
   return documentResult(servers, {
     ...(alternatives.length > 0 ? { alternatives } : {}),
+    ...(instructions.length > 0 ? { instructions } : {}),
     detail: servers.length > 0 ? `${servers.length} server(s)${name}${droppedNote}` : `the document lists no usable server${droppedNote}`,
     url: options.shownUrl,
     // The answer is only as durable as the addresses it was fetched from (with a floor, so a

@@ -2,7 +2,15 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isPublicHostName } from '../domain/input.js';
 import { ownValue } from '../domain/own-value.js';
 import { authenticationSchema, type Authentication, type Protocol, type Security } from '../domain/schemas.js';
-import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from '../formats/document-limits.js';
+import {
+  boundedNotes,
+  capPerProtocol,
+  droppedServersNote,
+  GUIDANCE_TEXT_MAX_CHARS,
+  MAX_GUIDANCE_ENTRIES,
+  MAX_GUIDANCE_LANGUAGES,
+  scanXml,
+} from '../formats/document-limits.js';
 
 /** One server section of an autoconfig file; `username` keeps its placeholders. */
 export interface AutoconfigServer {
@@ -28,6 +36,25 @@ export interface AutoconfigOAuth2 {
   tokenEndpoint: string | undefined;
 }
 
+/** One language's text of an `<instruction>` or `<descr>`: a lower-case language tag (`und` when none was given). */
+export interface AutoconfigText {
+  lang: string;
+  text: string;
+}
+
+/** An `<enable visiturl>` element: something the user must turn on first (e.g. IMAP access), and where. */
+export interface AutoconfigInstruction {
+  /** The https page to visit; undefined when the document gave none (or not an https one). */
+  url: string | undefined;
+  texts: AutoconfigText[];
+}
+
+/** A `<documentation url>` element: a help page and its description per language. */
+export interface AutoconfigDocumentationPage {
+  url: string;
+  texts: AutoconfigText[];
+}
+
 /** The provider-like content of a Mozilla autoconfig file (config-v1.1.xml, and the 1.2 additions). */
 export interface AutoconfigData {
   id: string | undefined;
@@ -41,7 +68,12 @@ export interface AutoconfigData {
   /** URL-based incoming servers (1.2): access methods other than IMAP/POP3/SMTP. */
   urlServers: AutoconfigUrlServer[];
   oauth2: AutoconfigOAuth2 | undefined;
+  /** `<documentation url>` values (https), as the provider importer takes them. */
   documentation: string[];
+  /** `<enable>` elements with their per-language `<instruction>` texts (at most MAX_GUIDANCE_ENTRIES). */
+  instructions: AutoconfigInstruction[];
+  /** `<documentation>` elements with an https URL and their per-language `<descr>` texts (at most MAX_GUIDANCE_ENTRIES). */
+  documentationPages: AutoconfigDocumentationPage[];
 }
 
 /** Result of reading an autoconfig file: data plus why any server section was dropped, or why the file was refused. */
@@ -84,6 +116,7 @@ const AUTHENTICATION: Record<string, Authentication> = {
 const REPEATABLE = new Set([
   'emailProvider', 'domain', 'incomingServer', 'outgoingServer', 'authentication', 'documentation',
   'hostname', 'port', 'socketType', 'username', 'url', 'oAuth2', 'issuer', 'scope', 'authURL', 'tokenURL', 'displayName',
+  'enable', 'instruction', 'descr',
 ]);
 
 const parser = new XMLParser({
@@ -202,6 +235,81 @@ function readOAuth2(node: Node | undefined): AutoconfigOAuth2 | undefined {
   return { issuer, scopes, authorizationEndpoint: httpsUrl(first(node['authURL'])), tokenEndpoint: httpsUrl(first(node['tokenURL'])) };
 }
 
+/** A language tag as this service keeps it: lower-case, BCP 47-like (primary subtag of 2–3 letters, then subtags). */
+const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/;
+
+/**
+ * The normalised language tag of an `<instruction>` or `<descr>`: lower-case, `_` read as `-`; `und`
+ * (BCP 47 "undetermined") when the element names none; undefined when the value is not a tag.
+ * Security: the tag is shown and used as an HTML `lang` attribute, so only this shape passes.
+ */
+export function normaliseLanguageTag(value: unknown): string | undefined {
+  if (value === undefined) return 'und';
+  if (typeof value !== 'string' || value.length > 35) return undefined;
+  const tag = value.trim().toLowerCase().replaceAll('_', '-');
+  return LANGUAGE_TAG.test(tag) ? tag : undefined;
+}
+
+/**
+ * Characters removed from guidance texts. Security: C0/C1 controls (a terminal or a log reader may
+ * act on them), and bidirectional overrides and isolates, which can make a shown URL or sentence
+ * read differently from what it is.
+ */
+const UNSHOWABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A guidance text as shown to users: the five XML entities and numeric references decoded (nothing
+ * else is expanded), controls removed, whitespace collapsed, cut to GUIDANCE_TEXT_MAX_CHARS code points.
+ */
+export function cleanGuidanceText(value: string): string {
+  const cleaned = decodeBasicEntities(value).replace(UNSHOWABLE, '').replace(/\s+/g, ' ').trim();
+  const chars = Array.from(cleaned);
+  return chars.length <= GUIDANCE_TEXT_MAX_CHARS ? cleaned : `${chars.slice(0, GUIDANCE_TEXT_MAX_CHARS - 1).join('').trimEnd()}…`;
+}
+
+/**
+ * The per-language texts of `<instruction>` or `<descr>` elements: the first text of each valid
+ * language, at most MAX_GUIDANCE_LANGUAGES; empty texts and invalid language tags are dropped.
+ */
+function languageTexts(value: unknown): AutoconfigText[] {
+  const result: AutoconfigText[] = [];
+  for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+    if (result.length >= MAX_GUIDANCE_LANGUAGES) break;
+    const lang = normaliseLanguageTag(isObject(item) ? item['@lang'] : undefined);
+    const body = text(item);
+    if (!lang || body === undefined || result.some((entry) => entry.lang === lang)) continue;
+    const cleaned = cleanGuidanceText(body);
+    if (cleaned) result.push({ lang, text: cleaned });
+  }
+  return result;
+}
+
+/**
+ * `<enable visiturl>` entries: a non-https (or otherwise refused) URL is dropped and the texts kept;
+ * an entry left with neither URL nor text is dropped. At most MAX_GUIDANCE_ENTRIES, in document order.
+ */
+function readInstructions(provider: Node): AutoconfigInstruction[] {
+  const result: AutoconfigInstruction[] = [];
+  for (const node of nodes(provider['enable'])) {
+    if (result.length >= MAX_GUIDANCE_ENTRIES) break;
+    const url = httpsUrl(typeof node['@visiturl'] === 'string' ? node['@visiturl'] : undefined);
+    const texts = languageTexts(node['instruction']);
+    if (url || texts.length > 0) result.push({ url, texts });
+  }
+  return result;
+}
+
+/** `<documentation url>` entries with an https URL (else dropped) and their `<descr>` texts; at most MAX_GUIDANCE_ENTRIES. */
+function readDocumentationPages(provider: Node): AutoconfigDocumentationPage[] {
+  const result: AutoconfigDocumentationPage[] = [];
+  for (const node of nodes(provider['documentation'])) {
+    if (result.length >= MAX_GUIDANCE_ENTRIES) break;
+    const url = httpsUrl(typeof node['@url'] === 'string' ? node['@url'] : undefined);
+    if (url) result.push({ url, texts: languageTexts(node['descr']) });
+  }
+  return result;
+}
+
 /**
  * Reads a Mozilla autoconfig file (clientConfig version 1.1), as served by ISPs, the well-known
  * location and the central ISPDB. Security: the text comes from hosts chosen by strangers, so any
@@ -275,6 +383,8 @@ export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions 
       urlServers: keptUrlServers.kept.map(({ kind, url }) => ({ kind, url })),
       oauth2: readOAuth2(nodes(root['oAuth2'])[0]),
       documentation,
+      instructions: readInstructions(provider),
+      documentationPages: readDocumentationPages(provider),
     },
     dropped: boundedNotes(dropped),
   };

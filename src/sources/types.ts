@@ -1,5 +1,5 @@
 import type { Log as Logger } from '../domain/log.js';
-import type { AlternativeKind, Authentication, OAuth2Details, Protocol, Security, SourceReport } from '../domain/schemas.js';
+import type { AlternativeKind, Authentication, Instruction, OAuth2Details, Protocol, Security, SourceReport } from '../domain/schemas.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { Provider } from '../provider-db/schema.js';
 import type { TlsOutcomes } from './tls-outcomes.js';
@@ -77,6 +77,8 @@ export type SourceResult =
       outcome: 'found' | 'partial';
       servers: CandidateServer[];
       provider?: Provider;
+      /** The document's `<enable>` and `<documentation>` entries (documents fetched over HTTPS only). */
+      instructions?: Instruction[];
       /** How long this answer may be cached (e.g. from DNS TTLs); the cache caps it. */
       ttlS?: number;
     })
@@ -91,7 +93,7 @@ export type SourceResult =
  */
 export function documentResult(
   servers: CandidateServer[],
-  base: ResultExtras & { provider?: Provider; ttlS?: number },
+  base: ResultExtras & { provider?: Provider; instructions?: Instruction[]; ttlS?: number },
 ): SourceResult {
   if (servers.some((server) => server.protocol !== 'smtp')) return { ...base, outcome: 'found', servers };
   if (servers.length > 0) {

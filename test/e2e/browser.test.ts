@@ -34,13 +34,28 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     // A domain whose autoconfig still names its own server after its mail moved to Gmail (MX at google.com).
     dns.set('autoconfig.moved.test', [{ type: 'A', address: '127.0.4.20' }]);
     dns.set('moved.test', [{ type: 'MX', exchange: 'aspmx.l.google.com', priority: 1 }]);
+    // A domain whose autoconfig asks users to enable IMAP first, in English and German.
+    dns.set('autoconfig.enable.test', [{ type: 'A', address: '127.0.4.20' }]);
     await dns.start();
     ca = createTestCa();
-    jmapHost = await startHttps('127.0.4.20', ca.issue(['jmap-only.test', 'autoconfig.moved.test']), (request, response) => {
+    jmapHost = await startHttps('127.0.4.20', ca.issue(['jmap-only.test', 'autoconfig.moved.test', 'autoconfig.enable.test']), (request, response) => {
       if (request.headers.host === 'autoconfig.moved.test') {
         if (request.url?.startsWith('/mail/config-v1.1.xml')) return response.end(autoconfigXml('moved.test'));
         response.writeHead(404);
         return response.end();
+      }
+      if (request.headers.host === 'autoconfig.enable.test' && request.url?.startsWith('/mail/config-v1.1.xml')) {
+        return response.end(
+          autoconfigXml('enable.test').replace(
+            '</emailProvider>',
+            `<enable visiturl="https://mail.enable.test/settings/imap">
+  <instruction lang="en">Turn on IMAP access under Settings, then Mail apps.</instruction>
+  <instruction lang="de">Schalten Sie unter Einstellungen, Mail-Apps den IMAP-Zugriff ein.</instruction>
+</enable>
+<documentation url="https://help.enable.test/imap"><descr lang="en">Help with IMAP</descr><descr lang="de">Hilfe zu IMAP</descr></documentation>
+</emailProvider>`,
+          ),
+        );
       }
       response.writeHead(request.url === '/.well-known/jmap' ? 307 : 404, { location: 'https://api.jmap-only.test/jmap/session' });
       response.end();
@@ -399,5 +414,37 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     await widget(widgetPage.page).locator('.warn.stale').waitFor();
     assert.match((await widget(widgetPage.page).locator('.warn.stale').textContent()) ?? '', /may have moved to another provider/);
     await widgetPage.context.close();
+  });
+
+  it("shows the autoconfig document's instructions in the widget's language (German with lang=\"de\", else English); the desk lists every language", async () => {
+    const german = await open(`${hostUrl}/de`);
+    await widget(german.page).getByLabel('Ihre E-Mail-Adresse').fill('jane@enable.test');
+    await widget(german.page).getByLabel('Ihre E-Mail-Adresse').press('Enter');
+    await widget(german.page).locator('.hints li.instruction').first().waitFor();
+    const germanItems = await widget(german.page).locator('.hints li.instruction').allTextContents();
+    assert.match(germanItems[0] ?? '', /Schalten Sie unter Einstellungen, Mail-Apps den IMAP-Zugriff ein\.\s+Einstellungsseite öffnen/);
+    assert.match(germanItems[1] ?? '', /^Hilfe zu IMAP$/);
+    assert.equal(await widget(german.page).locator('.hints li.instruction [lang=de]').count(), 2);
+    assert.equal(await widget(german.page).getByRole('link', { name: 'Einstellungsseite öffnen' }).getAttribute('href'), 'https://mail.enable.test/settings/imap');
+    assert.doesNotMatch((await widget(german.page).locator('.hints').textContent()) ?? '', /Turn on IMAP/);
+    await saveScreenshot(await widget(german.page).screenshot(), 'widget-instructions-de.png');
+    await german.context.close();
+
+    const english = await open(`${hostUrl}/`);
+    await lookUp(english.page, 'jane@enable.test');
+    await widget(english.page).locator('.hints li.instruction').first().waitFor();
+    const englishItems = await widget(english.page).locator('.hints li.instruction').allTextContents();
+    assert.match(englishItems[0] ?? '', /Turn on IMAP access under Settings, then Mail apps\.\s+Open the settings page/);
+    assert.match(englishItems[1] ?? '', /^Help with IMAP$/);
+    assert.equal(await widget(english.page).getByRole('link', { name: 'Help with IMAP' }).getAttribute('href'), 'https://help.enable.test/imap');
+    await english.context.close();
+
+    const desk = await open(`${appUrl}/desk?q=enable.test`);
+    await desk.page.locator('.instructions').waitFor();
+    const listed = (await desk.page.locator('.instructions').textContent()) ?? '';
+    assert.match(listed, /enable\s*https:\/\/mail\.enable\.test\/settings\/imap from autoconfig:https:\/\/autoconfig\.enable\.test\/mail\/config-v1\.1\.xml/);
+    assert.match(listed, /en\s*Turn on IMAP access.*de\s*Schalten Sie/s);
+    assert.match(listed, /documentation\s*https:\/\/help\.enable\.test\/imap.*en\s*Help with IMAP.*de\s*Hilfe zu IMAP/s);
+    await desk.context.close();
   });
 });

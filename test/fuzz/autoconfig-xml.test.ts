@@ -15,6 +15,23 @@ const AUTH_VALUES = [
 const URLS = ['https://example.com/help', 'https://jmap.example.com/.well-known/jmap', 'http://example.com/', 'https://user:pw@example.com/', 'https://', 'javascript:alert(1)', 'https://exa mple.com/', 'https://[::1]/', 'https://127.0.0.1/x', `https://example.com/${'a'.repeat(2100)}`];
 const DOMAINS = ['example.com', 'EXAMPLE.com', 'example.com.', 'localhost', '127.0.0.1', 'bücher.de', '', 'mail.example.org', '%EMAILDOMAIN%'];
 
+const LANGS = ['en', 'de', 'DE-at', 'pt_BR', 'zh-hant-tw', 'en', '', 'english', 'e', 'en-', 'x'.repeat(40), 'de ch', '&#101;n', ...PROTOTYPE_NAMES];
+const TEXTS = ['Turn on IMAP access first.', 'Hilfe', 'x'.repeat(800), '\u202eevil\u202c', 'a\u0001b\u0085c', '', '   ', '<b>bold</b>', '&#x1b;[31m'];
+const attribute = (name: string, value: string | undefined) => (value === undefined ? '' : ` ${name}="${value.replace(/[<&"]/g, '')}"`);
+
+/** `<instruction>` or `<descr>` elements: hostile language tags and texts, more than the reader keeps. */
+const languageTexts = (name: 'instruction' | 'descr') =>
+  someOf(
+    fc.tuple(fc.option(fc.constantFrom(...LANGS), { nil: undefined, freq: 8 }), valueFrom(TEXTS, 2)).chain(([lang, text]) => element(name, text, attribute('lang', lang))),
+    11,
+  );
+const enableSection = fc
+  .tuple(fc.option(fc.constantFrom(...URLS), { nil: undefined, freq: 5 }), languageTexts('instruction'))
+  .chain(([url, texts]) => element('enable', texts, attribute('visiturl', url)));
+const documentationSection = fc
+  .tuple(fc.option(fc.constantFrom(...URLS), { nil: undefined, freq: 8 }), languageTexts('descr'))
+  .chain(([url, texts]) => element('documentation', texts, attribute('url', url)));
+
 const serverSection = (kind: 'incomingServer' | 'outgoingServer') =>
   fc
     .tuple(
@@ -59,14 +76,12 @@ const providerSection = fc
     someOf(valueFrom(['Example Mail', '', 'x'.repeat(300), '\u202eevil']).chain((name) => element('displayName', name)), 2),
     someOf(serverSection('incomingServer'), 3, 1),
     someOf(serverSection('outgoingServer'), 2, 1),
-    someOf(
-      valueFrom(URLS).map((url) => `<documentation url="${url.replace(/[<&"]/g, '')}"><descr lang="en">${escapeXml('help')}</descr></documentation>`),
-      2,
-    ),
+    someOf(documentationSection, 6),
+    someOf(enableSection, 6),
     fc.option(valueFrom(['example.com', '', 'x'.repeat(300), '&#1;id']), { nil: undefined }),
   )
-  .chain(([domains, names, incoming, outgoing, docs, id]) =>
-    element('emailProvider', `${domains}${names}${incoming}${outgoing}${docs}`, id === undefined ? '' : ` id="${id.replace(/[<&"]/g, '')}"`),
+  .chain(([domains, names, incoming, outgoing, docs, enables, id]) =>
+    element('emailProvider', `${domains}${names}${incoming}${outgoing}${docs}${enables}`, id === undefined ? '' : ` id="${id.replace(/[<&"]/g, '')}"`),
   );
 
 /** A structurally plausible, hostile config-v1.1.xml (sometimes with a declaration, a BOM, junk around it). */
@@ -114,6 +129,18 @@ function assertAutoconfigResult(result: AutoconfigParseResult): void {
   }
   for (const domain of [...data.domains, ...data.mxDomains]) assert.ok(isPublicHostName(domain), String(domain));
   for (const url of data.documentation) assert.match(url, /^https:\/\/\S+$/);
+  assert.ok(data.instructions.length <= 5 && data.documentationPages.length <= 5, JSON.stringify(data));
+  for (const entry of [...data.instructions, ...data.documentationPages]) {
+    if (entry.url !== undefined) assertHttpsUrl(entry.url);
+    assert.ok(entry.texts.length <= 10, JSON.stringify(entry));
+    assert.equal(new Set(entry.texts.map(({ lang }) => lang)).size, entry.texts.length, JSON.stringify(entry));
+    for (const { lang, text } of entry.texts) {
+      assert.match(lang, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/);
+      assert.ok(text.length > 0 && text === text.trim() && Array.from(text).length <= 500, JSON.stringify(text));
+      assert.doesNotMatch(text, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, JSON.stringify(text));
+    }
+  }
+  for (const page of data.documentationPages) assertHttpsUrl(page.url);
   if (data.id !== undefined) assert.ok(data.id.length <= 200);
   if (data.displayName !== undefined) assert.ok(data.displayName.length <= 200);
   if (data.oauth2) {

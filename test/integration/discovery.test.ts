@@ -66,7 +66,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(withSuffix);
     mxProvider = { id: withSuffix.id, suffix: withSuffix.mxSuffixes[0] ?? '' };
 
-    const webNames = ['autoconfig.stale.d.test', 'jmaponly.d.test', 'both.d.test', 'autoconfig.both.d.test', 'autoconfig.v12.d.test', 'autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test'];
+    const webNames = ['autoconfig.stale.d.test', 'jmaponly.d.test', 'both.d.test', 'autoconfig.both.d.test', 'autoconfig.v12.d.test', 'autoconfig.half.d.test', 'autoconfig.ac.d.test', 'autoconfig.crowd.d.test', 'wk.d.test', 'autoconfig.mail.hoster.test', 'autoconfig.big.d.test', 'autoconfig.bomb.d.test', 'autoconfig.bad.d.test', 'autoconfig.guide.d.test'];
     const leaf = ca.issue(webNames);
     for (const name of webNames) dns.set(name, A(WEB));
     // Plain HTTP only: nothing answers TLS there (a failed certificate check would refuse the http answer).
@@ -123,6 +123,14 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
       if (host === 'autoconfig.http.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('http.d.test'));
       if (host === 'autoconfig.big.d.test') return void streamBytes(response, 20 * 1024 * 1024);
       if (host === 'autoconfig.bomb.d.test') return xml(ENTITY_BOMB);
+      if (host === 'autoconfig.guide.d.test' && path === '/mail/config-v1.1.xml') {
+        return xml(autoconfigXml('guide.d.test').replace('</emailProvider>', `<enable visiturl="https://mail.guide.d.test/settings">
+<instruction lang="en">Turn on IMAP access in your account settings.</instruction>
+<instruction lang="de">Aktivieren Sie den IMAP-Zugriff in Ihren Kontoeinstellungen.</instruction></enable>
+<documentation url="http://help.guide.d.test/plain"><descr lang="en">Plain-text help</descr></documentation>
+<documentation url="https://help.guide.d.test/imap"><descr lang="en">IMAP help</descr><descr lang="de">IMAP-Hilfe</descr></documentation>
+</emailProvider>`));
+      }
       if (host === 'autoconfig.bad.d.test') return xml('<clientConfig><emailProvider><incomingServer type="imap">');
       response.writeHead(404);
       response.end();
@@ -172,6 +180,28 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     assert.ok(seenUrls.includes('autoconfig.ac.d.test/mail/config-v1.1.xml?emailaddress=jane%40ac.d.test'));
     assert.equal(sourceOf(body, 'autoconfig')?.outcome, 'found');
     assert.doesNotMatch(JSON.stringify(body.sources), /jane|emailaddress/);
+  });
+
+  it('carries the autoconfig document\'s <enable> and https <documentation> entries, per language, as instructions', async () => {
+    const body = await found('email=jane%40guide.d.test');
+    const source = 'autoconfig:https://autoconfig.guide.d.test/mail/config-v1.1.xml';
+    assert.equal(body.incoming[0]?.source, source);
+    assert.deepEqual(body.instructions, [
+      {
+        kind: 'enable',
+        url: 'https://mail.guide.d.test/settings',
+        texts: [
+          { lang: 'en', text: 'Turn on IMAP access in your account settings.' },
+          { lang: 'de', text: 'Aktivieren Sie den IMAP-Zugriff in Ihren Kontoeinstellungen.' },
+        ],
+        source,
+      },
+      { kind: 'documentation', url: 'https://help.guide.d.test/imap', texts: [{ lang: 'en', text: 'IMAP help' }, { lang: 'de', text: 'IMAP-Hilfe' }], source },
+    ]);
+    // Not provider database hints: no provider matched, and the cached answer carries them too.
+    assert.equal(body.provider, null);
+    assert.deepEqual((await found('domain=guide.d.test')).instructions, body.instructions);
+    assert.deepEqual((await found('domain=ac.d.test')).instructions, []);
   });
 
   it('a document without a usable incoming server does not end the search: ISPDB and SRV answer, its SMTP comes after theirs', async () => {

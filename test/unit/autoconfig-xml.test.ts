@@ -218,3 +218,108 @@ ${imap('<hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketT
     assert.deepEqual(result.data.incoming.map((server) => server.username), ['%EMAILADDRESS%', 'mail-%EMAILLOCALPART%']);
   });
 });
+
+describe('parseAutoconfigXml: <enable> and <documentation> guidance', () => {
+  const server = imap('<hostname>imap.x.test</hostname><port>993</port><socketType>SSL</socketType>');
+  const guidance = (body: string) => {
+    const result = parseAutoconfigXml(wrap(server + body));
+    assert.ok(result.ok);
+    return result.data;
+  };
+
+  it('reads <enable visiturl> with its instructions and <documentation url> with its descriptions, per language', () => {
+    const data = guidance(`
+<enable visiturl="https://mail.x.test/settings?tab=imap&amp;x=1">
+  <instruction lang="en">Turn on IMAP access in your mailbox settings.</instruction>
+  <instruction lang="de">Aktivieren Sie den IMAP-Zugriff in den Einstellungen.</instruction>
+</enable>
+<documentation url="https://help.x.test/mail">
+  <descr lang="en">Setting up a mail app</descr>
+  <descr xml:lang="de_DE">E-Mail-Programm einrichten</descr>
+</documentation>`);
+    assert.deepEqual(data.instructions, [
+      {
+        url: 'https://mail.x.test/settings?tab=imap&x=1',
+        texts: [
+          { lang: 'en', text: 'Turn on IMAP access in your mailbox settings.' },
+          { lang: 'de', text: 'Aktivieren Sie den IMAP-Zugriff in den Einstellungen.' },
+        ],
+      },
+    ]);
+    assert.deepEqual(data.documentationPages, [
+      { url: 'https://help.x.test/mail', texts: [{ lang: 'en', text: 'Setting up a mail app' }, { lang: 'de-de', text: 'E-Mail-Programm einrichten' }] },
+    ]);
+    // The URL list the provider importer reads is unchanged.
+    assert.deepEqual(data.documentation, ['https://help.x.test/mail']);
+  });
+
+  it('drops non-https URLs: an <enable> keeps its texts, a <documentation> is dropped whole', () => {
+    const data = guidance(`
+<enable visiturl="http://mail.x.test/settings"><instruction lang="en">Enable IMAP first.</instruction></enable>
+<enable visiturl="javascript:alert(1)"><instruction lang="en">Click.</instruction></enable>
+<enable visiturl="https://user:secret@mail.x.test/"><instruction lang="en">Login link.</instruction></enable>
+<enable visiturl="http://only-a-link.x.test/"/>
+<documentation url="http://help.x.test/plain"><descr lang="en">Plain</descr></documentation>
+<documentation url="https://10.0.0.1/internal"><descr lang="en">Internal</descr></documentation>`);
+    assert.deepEqual(data.instructions, [
+      { url: undefined, texts: [{ lang: 'en', text: 'Enable IMAP first.' }] },
+      { url: undefined, texts: [{ lang: 'en', text: 'Click.' }] },
+      { url: undefined, texts: [{ lang: 'en', text: 'Login link.' }] },
+    ]);
+    assert.deepEqual(data.documentationPages, []);
+  });
+
+  it('caps an overlong text and ends it with an ellipsis', () => {
+    const data = guidance(`<enable visiturl="https://x.test/"><instruction lang="en">${'Ä'.repeat(5000)}</instruction></enable>`);
+    const text = data.instructions[0]?.texts[0]?.text ?? '';
+    assert.equal(Array.from(text).length, 500);
+    assert.ok(text.endsWith('…'));
+  });
+
+  it('removes control characters and bidi overrides, also when written as character references, and collapses whitespace', () => {
+    const data = guidance(
+      `<enable visiturl="https://x.test/"><instruction lang="en">Open\t the &#x1b;[31mpage&#7;\n now &#x202E;moc.live&#x202C; &#x85;ok</instruction></enable>`,
+    );
+    assert.equal(data.instructions[0]?.texts[0]?.text, 'Open the [31mpage now moc.live ok');
+  });
+
+  it('keeps at most 5 entries of each kind and 10 languages per entry, the first ones', () => {
+    const langs = ['en', 'de', 'fr', 'it', 'es', 'nl', 'pl', 'pt', 'sv', 'da', 'fi', 'cs'];
+    const enable = (n: number) =>
+      `<enable visiturl="https://x.test/${n}">${langs.map((lang) => `<instruction lang="${lang}">Text ${n} ${lang}</instruction>`).join('')}</enable>`;
+    const docs = Array.from({ length: 8 }, (_, n) => `<documentation url="https://help.x.test/${n}"><descr lang="en">Doc ${n}</descr></documentation>`);
+    const data = guidance(Array.from({ length: 8 }, (_, n) => enable(n)).join('') + docs.join(''));
+    assert.deepEqual(data.instructions.map((entry) => entry.url), [0, 1, 2, 3, 4].map((n) => `https://x.test/${n}`));
+    assert.deepEqual(data.instructions[0]?.texts.map((entry) => entry.lang), langs.slice(0, 10));
+    assert.deepEqual(data.documentationPages.map((entry) => entry.url), [0, 1, 2, 3, 4].map((n) => `https://help.x.test/${n}`));
+  });
+
+  it('drops texts with an invalid language tag, keeps the first text per language, and tags a missing one "und"', () => {
+    const data = guidance(`<enable visiturl="https://x.test/">
+<instruction lang="en&quot;&gt;&lt;script&gt;">Bad tag</instruction>
+<instruction lang="english">Bad tag</instruction>
+<instruction lang="e">Bad tag</instruction>
+<instruction lang="">Bad tag</instruction>
+<instruction lang="EN-gb">British</instruction>
+<instruction lang="en-GB">Second British</instruction>
+<instruction>No tag</instruction>
+<instruction lang="fr"></instruction>
+</enable>`);
+    assert.deepEqual(data.instructions[0]?.texts, [
+      { lang: 'en-gb', text: 'British' },
+      { lang: 'und', text: 'No tag' },
+    ]);
+  });
+
+  it('never expands entity references in texts: only the five XML entities and character references are decoded', () => {
+    const data = guidance(`<enable visiturl="https://x.test/"><instruction lang="en">&xxe; &amp;lt; &lt;b&gt;bold&lt;/b&gt;</instruction></enable>`);
+    // Shown as text (the widget never renders markup): `<b>` stays literal.
+    assert.equal(data.instructions[0]?.texts[0]?.text, '&xxe; &lt; <b>bold</b>');
+  });
+
+  it('has no guidance when the document has none, and drops an <enable> with neither URL nor text', () => {
+    const data = guidance('<enable/><enable visiturl="ftp://x.test/"><instruction lang="en">  </instruction></enable>');
+    assert.deepEqual(data.instructions, []);
+    assert.deepEqual(data.documentationPages, []);
+  });
+});

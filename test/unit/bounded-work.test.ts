@@ -297,6 +297,7 @@ describe('the cache byte bound counts the rendered answer', () => {
       incoming: servers,
       outgoing: [candidate('smtp.example.test', { protocol: 'smtp', port: 465 })],
       alternatives: [],
+      instructions: [],
       warnings: [],
       sources: [{ name: 'autoconfig', outcome: 'found', ms: 1, detail: 'x'.repeat(500) }],
       ttlS: undefined,
@@ -307,7 +308,7 @@ describe('the cache byte bound counts the rendered answer', () => {
   });
 
   it('a discovery without servers is charged for itself only (its answer is not kept)', () => {
-    const discovery: Discovery = { found: false, provider: null, incoming: [], outgoing: [], alternatives: [],
+    const discovery: Discovery = { found: false, provider: null, incoming: [], outgoing: [], alternatives: [], instructions: [],
       warnings: [], sources: [], ttlS: undefined, degraded: false };
     assert.equal(discoverySize(discovery), JSON.stringify(discovery).length * 2);
   });

@@ -381,3 +381,29 @@ describe('Resolver: deferred sources (a head start for the better-ranked ones)',
     assert.deepEqual((await pending).incoming.map((entry) => entry.host), ['imap.pacc.test']);
   });
 });
+
+describe('Resolver: instructions of the best-ranked document that has any', () => {
+  const instruction = (text: string, source: string) => ({ kind: 'enable' as const, texts: [{ lang: 'en', text }], source });
+  const withInstructions = (host: string, text: string): SourceResult => ({ outcome: 'found', servers: [server(host)], instructions: [instruction(text, `test:${host}`)] });
+
+  const smtpOnly = (host: string): Extract<SourceResult, { servers: unknown }> => ({ outcome: 'partial', servers: [server(host, { protocol: 'smtp', port: 465 })] });
+
+  it('skips an answering source without any for the next one that has them', async () => {
+    const resolver = new Resolver([immediate('best', 10, smtpOnly('smtp.best.example.test')), immediate('second', 20, withInstructions('second.example.test', 'Second says'))]);
+    const discovery = await resolver.resolve({ subject, deadlineMs: 1000, log });
+    assert.deepEqual(discovery.instructions, [instruction('Second says', 'test:second.example.test')]);
+  });
+
+  it('takes the best-ranked source\'s only, never mixing two documents (a partial answer\'s count too)', async () => {
+    const best: SourceResult = { ...smtpOnly('smtp.best.example.test'), instructions: [instruction('Best says', 'test:best')] };
+    const resolver = new Resolver([immediate('best', 10, best), immediate('second', 20, withInstructions('second.example.test', 'Second says'))]);
+    const discovery = await resolver.resolve({ subject, deadlineMs: 1000, log });
+    assert.equal(discovery.incoming[0]?.host, 'second.example.test');
+    assert.deepEqual(discovery.instructions, [instruction('Best says', 'test:best')]);
+  });
+
+  it('has none when no answering source has any', async () => {
+    const discovery = await new Resolver([immediate('only', 10, found('a.example.test'))]).resolve({ subject, deadlineMs: 1000, log });
+    assert.deepEqual(discovery.instructions, []);
+  });
+});

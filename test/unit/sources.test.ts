@@ -121,6 +121,47 @@ describe('autoconfig sources', () => {
   });
 });
 
+describe('instructions from documents (<enable>, <documentation>)', () => {
+  const guided = (host: string) =>
+    xml(host).replace(
+      '</emailProvider>',
+      `<enable visiturl="https://mail.example.test/settings"><instruction lang="en">Turn on IMAP first.</instruction><instruction lang="de">Erst IMAP einschalten.</instruction></enable>
+<documentation url="https://help.example.test/imap"><descr lang="en">IMAP help</descr></documentation></emailProvider>`,
+    );
+  const expected = (source: string) => [
+    {
+      kind: 'enable',
+      url: 'https://mail.example.test/settings',
+      texts: [{ lang: 'en', text: 'Turn on IMAP first.' }, { lang: 'de', text: 'Erst IMAP einschalten.' }],
+      source,
+    },
+    { kind: 'documentation', url: 'https://help.example.test/imap', texts: [{ lang: 'en', text: 'IMAP help' }], source },
+  ];
+
+  it('carries them from an https autoconfig document and from the ISPDB, with the document as source', async () => {
+    const base = 'https://autoconfig.example.test/mail/config-v1.1.xml';
+    const autoconfig = await createAutoconfigSource(fakeHttp({ [base]: ok(base, guided('imap.example.test')) })).lookup(context(domainOnly));
+    assert.ok(autoconfig.outcome === 'found');
+    assert.deepEqual(autoconfig.instructions, expected(`autoconfig:${base}`));
+    const ispdb = 'https://ispdb.test/v1.1/example.test';
+    const fromIspdb = await createIspdbSource(fakeHttp({ [ispdb]: ok(ispdb, guided('imap.example.test')) }), ['https://ispdb.test/v1.1/']).lookup(context());
+    assert.ok(fromIspdb.outcome === 'found');
+    assert.deepEqual(fromIspdb.instructions, expected(`ispdb:${ispdb}`));
+  });
+
+  it('never carries them from a plain-HTTP document (a link there could have been swapped on the way)', async () => {
+    const url = 'http://autoconfig.example.test/mail/config-v1.1.xml';
+    const result = await createHttpAutoconfigSource(fakeHttp({ [url]: ok(url, guided('imap.example.test')) })).lookup(context());
+    assert.equal(result.outcome, 'found');
+    assert.ok(result.outcome === 'found' && result.instructions === undefined);
+    // The same document over HTTPS (the well-known location) carries them.
+    const https = 'https://example.test/.well-known/autoconfig/mail/config-v1.1.xml';
+    const secure = await createWellKnownAutoconfigSource(fakeHttp({ [https]: ok(https, guided('imap.example.test')) })).lookup(context());
+    assert.ok(secure.outcome === 'found');
+    assert.deepEqual(secure.instructions, expected(`autoconfig:${https}`));
+  });
+});
+
 describe('OAuth details from documents', () => {
   it('puts an autoconfig 1.2 <oAuth2> on the servers that list OAuth2, with the document as source', async () => {
     const url = 'https://autoconfig.example.test/mail/config-v1.1.xml';

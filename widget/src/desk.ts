@@ -150,6 +150,34 @@ function summaryBlock(result: LookupResult, ms: number): HTMLElement {
           ),
         )
       : null,
+    result.instructions?.length ? instructionsBlock(result.instructions) : null,
+  );
+}
+
+/** The settings document's <enable> and <documentation> entries, every language with its tag (staff may read any). */
+function instructionsBlock(instructions: LookupResult['instructions']): HTMLElement {
+  return h(
+    'div',
+    { class: 'hints instructions' },
+    h('strong', {}, 'Instructions from the settings document'),
+    h(
+      'ul',
+      {},
+      ...instructions.map((entry) =>
+        h(
+          'li',
+          { 'data-kind': entry.kind },
+          pill(entry.kind, entry.kind === 'enable' ? 'warn' : 'neutral'),
+          ' ',
+          entry.url ? link(entry.url) : '(no link)',
+          ' from ',
+          h('code', {}, entry.source),
+          entry.texts.length
+            ? h('ul', {}, ...entry.texts.map((text) => h('li', { lang: text.lang === 'und' ? null : text.lang }, pill(text.lang, 'neutral'), ' ', text.text)))
+            : null,
+        ),
+      ),
+    ),
   );
 }
 

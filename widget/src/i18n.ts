@@ -49,6 +49,8 @@ export interface Strings {
   userLocal: string;
   beforeYouStart: string;
   documentation: string;
+  enableFirst: string;
+  enableLink: string;
   moreOptions: string;
   checking: string;
   checkOk: string;
@@ -108,6 +110,8 @@ const en: Strings = {
   userLocal: 'The part of your address before the @',
   beforeYouStart: 'Before you start',
   documentation: 'Provider help page',
+  enableFirst: 'Your provider asks you to turn on access for mail apps before you set up the account.',
+  enableLink: 'Open the settings page',
   moreOptions: 'Other settings that also work',
   checking: 'Checking the server…',
   checkOk: 'Server answered in {ms} ms.',
@@ -167,6 +171,8 @@ const de: Strings = {
   userLocal: 'Der Teil Ihrer Adresse vor dem @',
   beforeYouStart: 'Bevor Sie beginnen',
   documentation: 'Hilfeseite des Anbieters',
+  enableFirst: 'Ihr Anbieter verlangt, dass Sie den Zugriff für E-Mail-Programme einschalten, bevor Sie das Konto einrichten.',
+  enableLink: 'Einstellungsseite öffnen',
   moreOptions: 'Weitere Einstellungen, die auch funktionieren',
   checking: 'Server wird geprüft…',
   checkOk: 'Server hat in {ms} ms geantwortet.',
@@ -188,4 +194,17 @@ export function stringsFor(lang: string | null | undefined): Strings {
 /** Fills `{name}` placeholders. */
 export function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
+}
+
+const primarySubtag = (tag: string) => tag.split('-')[0] ?? '';
+
+/**
+ * Picks the text for a language tag from a document's per-language texts: the exact tag, then the
+ * same primary subtag (`de-AT` finds `de`, `de` finds `de-CH`), then English, then the first.
+ */
+export function pickText<T extends { lang: string }>(texts: readonly T[], lang: string | null | undefined): T | undefined {
+  const wanted = (lang ?? '').trim().toLowerCase().replaceAll('_', '-');
+  const byTag = (tag: string) => texts.find((entry) => entry.lang.toLowerCase() === tag);
+  const byPrimary = (tag: string) => texts.find((entry) => primarySubtag(entry.lang.toLowerCase()) === primarySubtag(tag));
+  return (wanted ? byTag(wanted) ?? byPrimary(wanted) : undefined) ?? byTag('en') ?? byPrimary('en') ?? texts[0];
 }

@@ -1,7 +1,7 @@
 // <mail-settings-lookup>: the embeddable widget an ISP puts on its help page (one script tag, one element).
 import { fetchLookup, type Check, type LookupOutcome, type LookupResult, type Server } from './api.js';
 import { copyText, h, replaceChildren, type Child } from './dom.js';
-import { fill, stringsFor, type Strings } from './i18n.js';
+import { fill, pickText, stringsFor, type Strings } from './i18n.js';
 import { WIDGET_CSS } from './widget-styles.js';
 
 /** Where this script was loaded from: the default API base (captured while the script runs). */
@@ -77,8 +77,13 @@ export class MailSettingsLookup extends HTMLElement {
     }
   }
 
+  /** The widget's language: its own `lang` attribute, else the nearest ancestor's. */
+  private get language(): string | null | undefined {
+    return this.getAttribute('lang') ?? this.closest('[lang]')?.getAttribute('lang');
+  }
+
   private get t(): Strings {
-    return stringsFor(this.getAttribute('lang') ?? this.closest('[lang]')?.getAttribute('lang'));
+    return stringsFor(this.language);
   }
 
   private get api(): string {
@@ -238,8 +243,18 @@ export class MailSettingsLookup extends HTMLElement {
 
     const hints = result.provider?.hints ?? [];
     const docs = (result.provider?.documentation ?? []).filter((url) => /^https:\/\//.test(url));
+    // The settings document's own instructions (autoconfig/ISPDB), in the widget's language if it has it.
+    const instructions = (result.instructions ?? []).filter((entry) => entry.url === undefined || /^https:\/\//.test(entry.url));
+    const enables = instructions.filter((entry) => entry.kind === 'enable');
+    const guides = instructions.filter(
+      (entry) => entry.kind === 'documentation' && entry.url && !docs.includes(entry.url) && !hints.some((hint) => hint.url === entry.url),
+    );
+    const chosen = (texts: readonly { lang: string; text: string }[]) => {
+      const text = pickText(texts, this.language);
+      return text ? h('span', { lang: text.lang === 'und' ? null : text.lang }, text.text) : null;
+    };
     const hintBox: Child =
-      hints.length || docs.length
+      hints.length || docs.length || enables.length || guides.length
         ? h(
             'div',
             { class: 'hints', part: 'hints' },
@@ -247,12 +262,28 @@ export class MailSettingsLookup extends HTMLElement {
             h(
               'ul',
               {},
+              ...enables.map((entry) =>
+                h(
+                  'li',
+                  { class: 'instruction' },
+                  chosen(entry.texts) ?? t.enableFirst,
+                  entry.url ? ' ' : null,
+                  entry.url ? h('a', { href: entry.url, target: '_blank', rel: 'noopener' }, t.enableLink) : null,
+                ),
+              ),
               ...hints.map((hint) =>
                 h('li', {}, hint.text, hint.url ? ' ' : null, hint.url ? h('a', { href: hint.url, target: '_blank', rel: 'noopener' }, t.documentation) : null),
               ),
               ...docs
                 .filter((url) => !hints.some((hint) => hint.url === url))
                 .map((url) => h('li', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, `${t.documentation}: ${new URL(url).hostname}`))),
+              ...guides.map((entry) =>
+                h(
+                  'li',
+                  { class: 'instruction' },
+                  h('a', { href: entry.url ?? '', target: '_blank', rel: 'noopener' }, chosen(entry.texts) ?? `${t.documentation}: ${new URL(entry.url ?? '').hostname}`),
+                ),
+              ),
             ),
           )
         : null;
