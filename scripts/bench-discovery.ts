@@ -32,6 +32,9 @@ const GUESS_RUNS = Number(process.env.BENCH_GUESS_RUNS ?? 30);
 
 const HOSTS: Record<string, string> = {
   'autoconfig.ac.bench.test': WEB,
+  // A domain whose autoconfig still names its own server while its MX is at Gmail: the MX step is
+  // kept up to 150 ms past the autoconfig answer to cross-check it (sources_disagree).
+  'autoconfig.moved.bench.test': WEB,
   // The mail domain's own website: asked for the well-known autoconfig, Autodiscover and JMAP
   // locations, it answers 404 (as most websites do), so every source of the domain settles.
   'ac.bench.test': WEB,
@@ -96,12 +99,14 @@ async function startDns(): Promise<{ server: string; kind: string; stop: () => P
       local: ['bench.test'],
       hosts: HOSTS,
       srv: SRV.map(([name, target, port]) => [name, target, port, 0, 0]),
+      mx: [['moved.bench.test', 'aspmx.l.google.com', 1]],
       txt: [[`_ua-auto-config.pacc.bench.test`, paccTxtValue(Buffer.from(PACC))]],
     });
     return { server: dnsmasq.server, kind: 'dnsmasq', stop: () => dnsmasq.stop() };
   }
   const dns = new TestDnsServer(DNS_ADDRESS, 5353);
   for (const [name, address] of Object.entries(HOSTS)) dns.set(name, [{ type: 'A', address }]);
+  dns.set('moved.bench.test', [{ type: 'MX', exchange: 'aspmx.l.google.com', priority: 1 }]);
   for (const [name, target, port] of SRV) dns.set(name, [{ type: 'SRV', target, port, priority: 0, weight: 0 }]);
   dns.set('_ua-auto-config.pacc.bench.test', [{ type: 'TXT', data: paccTxtValue(Buffer.from(PACC)) }]);
   await dns.start();
@@ -119,6 +124,7 @@ async function world(dir: string): Promise<void> {
   const web: http.RequestListener = (request, response) => {
     const host = (request.headers.host ?? '').toLowerCase();
     if (host === 'autoconfig.ac.bench.test' && request.url?.startsWith('/mail/config-v1.1.xml')) return response.end(autoconfigXml('ac.bench.test'));
+    if (host === 'autoconfig.moved.bench.test' && request.url?.startsWith('/mail/config-v1.1.xml')) return response.end(autoconfigXml('moved.bench.test'));
     if (host === 'autodiscover.ad.bench.test' && request.method === 'POST') {
       request.resume();
       request.on('end', () => response.end(autodiscoverXml('ad.bench.test')));
@@ -128,7 +134,7 @@ async function world(dir: string): Promise<void> {
     response.writeHead(404);
     response.end();
   };
-  servers.push(await startHttps(WEB, ca.issue(['autoconfig.ac.bench.test', 'ac.bench.test', 'autodiscover.ad.bench.test', 'ua-auto-config.pacc.bench.test']), web));
+  servers.push(await startHttps(WEB, ca.issue(['autoconfig.ac.bench.test', 'autoconfig.moved.bench.test', 'ac.bench.test', 'autodiscover.ad.bench.test', 'ua-auto-config.pacc.bench.test']), web));
   servers.push(await startSilent(HANG, 443));
   servers.push(await startImaps(GUESS, ca.issue(['imap.guess.bench.test'])));
   writeFileSync(join(dir, 'ca.pem'), ca.cert);
@@ -181,6 +187,7 @@ async function main(): Promise<void> {
   const scenarios: { name: string; query: string; runs: number; expect: string }[] = [
     { name: 'autoconfig domain', query: 'email=jane%40ac.bench.test', runs: RUNS, expect: 'autoconfig:' },
     { name: 'SRV-only domain', query: 'domain=srv.bench.test', runs: RUNS, expect: 'srv:' },
+    { name: 'autoconfig domain, MX at Gmail (cross-checked)', query: 'domain=moved.bench.test', runs: RUNS, expect: 'autoconfig:' },
     { name: `autoconfig host hangs (HTTP_TIMEOUT_MS ${config.HTTP_TIMEOUT_MS})`, query: 'domain=hang.bench.test', runs: HANG_RUNS, expect: 'srv:' },
     ...(hasGuess ? [{ name: 'guessed domain (IMAPS only)', query: 'domain=guess.bench.test', runs: GUESS_RUNS, expect: 'guess:' }] : []),
     ...(has('autodiscover') ? [{ name: 'Autodiscover-only domain', query: 'email=ada%40ad.bench.test', runs: RUNS, expect: 'autodiscover:' }] : []),
