@@ -177,6 +177,9 @@ async function main(): Promise<void> {
     PROBE_ALLOW_CIDRS: '127.0.1.0/24',
     ISPDB_URL: '',
     RATE_LIMIT_MAX: '1000000',
+    // The bench probes one loopback server many times a minute: lift the per-address budget meant for strangers.
+    CHECK_TARGET_LIMIT_MAX: '1000000',
+    CHECK_RATE_LIMIT_MAX: '1000000',
     ...(process.env.HTTP_TIMEOUT_MS ? { HTTP_TIMEOUT_MS: process.env.HTTP_TIMEOUT_MS } : {}),
   } as NodeJS.ProcessEnv);
   const app = await buildApp(config, { providerDb: await loadProviderDb(), httpCa: world.ca });
