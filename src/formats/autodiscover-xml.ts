@@ -1,8 +1,8 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ownValue } from '../domain/own-value.js';
 import type { Authentication, Protocol, Security } from '../domain/schemas.js';
 import { isPublicHostName } from '../domain/input.js';
-import { boundedNotes, capPerProtocol, droppedServersNote, scanXml } from './document-limits.js';
+import { boundedNotes, capPerProtocol, droppedServersNote } from './document-limits.js';
+import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from './hardened-xml.js';
 
 /** The request namespace of Outlook POX Autodiscover (MS-OXDSCLI §2.2.3). */
 export const AUTODISCOVER_REQUEST_SCHEMA = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
@@ -59,38 +59,11 @@ const MAIL_TYPES: Record<string, Protocol> = { imap: 'imap', pop3: 'pop3', smtp:
 /** A mailbox as this reader accepts it in RedirectAddr: one `@`, a plain host name as domain. */
 const ADDRESS = /^[^\s@<>"\\,;:()[\]]{1,64}@[^\s@]{1,253}$/;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  // Security: entities are never expanded (no billion laughs, no external entities); DOCTYPEs are
-  // refused before parsing as well.
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  removeNSPrefix: true,
-  // Every element is an array, so a repeated element never turns a value into a list by surprise:
-  // the reader picks the first supported value itself.
-  isArray: (_name, _path, _isLeaf, isAttribute) => !isAttribute,
-});
+// Every element is an array, so a repeated element never turns a value into a list by surprise:
+// the reader picks the first supported value itself.
+const parser = hardenedXmlParser((_name, _path, _isLeaf, isAttribute) => !isAttribute);
 
-type Node = Record<string, unknown>;
-
-/** The five predefined XML entities and numeric references; no other entity exists here. */
-function decodeBasicEntities(value: string): string {
-  return value.replace(/&(lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g, (_match, name: string) => {
-    if (name === 'lt') return '<';
-    if (name === 'gt') return '>';
-    if (name === 'amp') return '&';
-    if (name === 'quot') return '"';
-    if (name === 'apos') return "'";
-    const code = name.startsWith('#x') ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
-  });
-}
+type Node = XmlNode;
 
 /** Escapes text for an XML element (the request carries an address chosen by the caller). */
 export function escapeXml(value: string): string {
@@ -109,8 +82,7 @@ export function buildAutodiscoverRequest(address: string): string {
 `;
 }
 
-const nodes = (value: unknown): Node[] =>
-  (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((item): item is Node => typeof item === 'object' && item !== null);
+const nodes = xmlNodes;
 
 /** Text of one value (string leaf or element with attributes); capped values count as absent. */
 function textOf(value: unknown): string | undefined {
@@ -248,21 +220,9 @@ function httpsUrl(text: string): string | undefined {
  * (`too_complex`) before parsing; at most MAX_SERVERS_PER_PROTOCOL servers of each protocol are kept.
  */
 export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOptions): AutodiscoverParseResult {
-  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
-    return { ok: false, error: 'doctype_refused', message: 'DOCTYPE and ENTITY declarations are refused' };
-  }
-  const scan = scanXml(xml);
-  if (!scan.ok) return scan;
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    return { ok: false, error: 'malformed_xml', message: `malformed XML at line ${valid.err.line}: ${valid.err.msg.slice(0, 120)}` };
-  }
-  let document: Node;
-  try {
-    document = parser.parse(xml) as Node;
-  } catch (error) {
-    return { ok: false, error: 'malformed_xml', message: `malformed XML: ${String((error as Error).message).slice(0, 120)}` };
-  }
+  const parsed = parseHardenedXml(xml, parser);
+  if (!parsed.ok) return parsed;
+  const document = parsed.document;
   const root = nodes(document['Autodiscover'])[0];
   const response = root ? nodes(root['Response'])[0] : undefined;
   if (!root || !response) return { ok: false, error: 'not_autodiscover', message: 'no Autodiscover/Response element' };

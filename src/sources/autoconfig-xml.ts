@@ -1,4 +1,3 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isPublicHostName } from '../domain/input.js';
 import { ownValue } from '../domain/own-value.js';
 import { authenticationSchema, type Authentication, type Protocol, type Security } from '../domain/schemas.js';
@@ -9,8 +8,8 @@ import {
   GUIDANCE_TEXT_MAX_CHARS,
   MAX_GUIDANCE_ENTRIES,
   MAX_GUIDANCE_LANGUAGES,
-  scanXml,
 } from '../formats/document-limits.js';
+import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from '../formats/hardened-xml.js';
 
 /** One server section of an autoconfig file; `username` keeps its placeholders. */
 export interface AutoconfigServer {
@@ -119,25 +118,11 @@ const REPEATABLE = new Set([
   'enable', 'instruction', 'descr',
 ]);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  // Security: entities are never expanded (no billion laughs, no external entities); DOCTYPEs are
-  // refused before parsing as well.
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  removeNSPrefix: true,
-  // Every element that may repeat is read as a list, so that a repeated <hostname> or <port> (a
-  // forward-compatible document may add one) is read as "the first one" instead of failing.
-  isArray: (name) => REPEATABLE.has(name),
-});
+// Every element that may repeat is read as a list, so that a repeated <hostname> or <port> (a
+// forward-compatible document may add one) is read as "the first one" instead of failing.
+const parser = hardenedXmlParser((name) => REPEATABLE.has(name));
 
-type Node = Record<string, unknown>;
+type Node = XmlNode;
 
 const text = (value: unknown): string | undefined => {
   if (typeof value === 'string') return value.trim();
@@ -156,21 +141,7 @@ const texts = (value: unknown): string[] =>
 /** Text of the first occurrence (draft-ietf-mailmaint-autoconfig: unknown repeats are ignored; the first wins). */
 const first = (value: unknown): string | undefined => texts(value)[0];
 
-const nodes = (value: unknown): Node[] =>
-  (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((item): item is Node => typeof item === 'object' && item !== null);
-
-/** Decodes the five predefined XML entities and numeric references; no other entity exists here. */
-function decodeBasicEntities(value: string): string {
-  return value.replace(/&(lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g, (_match, name: string) => {
-    if (name === 'lt') return '<';
-    if (name === 'gt') return '>';
-    if (name === 'amp') return '&';
-    if (name === 'quot') return '"';
-    if (name === 'apos') return "'";
-    const code = name.startsWith('#x') ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
-  });
-}
+const nodes = xmlNodes;
 
 function readServer(node: Node, kind: 'incoming' | 'outgoing', options: AutoconfigParseOptions): AutoconfigServer | string {
   const type = String(node['@type'] ?? '').toLowerCase();
@@ -321,21 +292,9 @@ function readDocumentationPages(provider: Node): AutoconfigDocumentationPage[] {
  * MAX_SERVERS_PER_PROTOCOL servers of each protocol are kept (the first ones, in document order).
  */
 export function parseAutoconfigXml(xml: string, options: AutoconfigParseOptions = {}): AutoconfigParseResult {
-  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
-    return { ok: false, error: 'doctype_refused', message: 'DOCTYPE and ENTITY declarations are refused' };
-  }
-  const scan = scanXml(xml);
-  if (!scan.ok) return scan;
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    return { ok: false, error: 'malformed_xml', message: `malformed XML at line ${valid.err.line}: ${valid.err.msg.slice(0, 120)}` };
-  }
-  let document: Node;
-  try {
-    document = parser.parse(xml) as Node;
-  } catch (error) {
-    return { ok: false, error: 'malformed_xml', message: `malformed XML: ${String((error as Error).message).slice(0, 120)}` };
-  }
+  const parsed = parseHardenedXml(xml, parser);
+  if (!parsed.ok) return parsed;
+  const document = parsed.document;
   const root = nodes(document['clientConfig'])[0];
   const provider = root ? nodes(root['emailProvider'])[0] : undefined;
   if (!root || !provider) return { ok: false, error: 'not_autoconfig', message: 'no clientConfig/emailProvider element' };
