@@ -8,6 +8,7 @@ import { TestDnsServer } from '../helpers/dns-server.js';
 import { autoconfigXml } from '../helpers/autoconfig-docs.js';
 import { startHttps, type Started } from '../helpers/servers.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
+import { fill, STRINGS } from '../../widget/src/i18n.js';
 
 const WIDGET = 'mail-settings-lookup';
 
@@ -73,6 +74,8 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
       '/default-api': page('', false),
       '/preset': page(' domain="example-mail.test"'),
       '/de': page(' lang="de"'),
+      ...Object.fromEntries(Object.keys(STRINGS).map((code) => [`/lang/${code}`, page(` lang="${code}"`)])),
+      '/page-lang-fr': page('').replace('<html lang="en">', '<html lang="fr">'),
       '/check': page(' domain="example-mail.test" check'),
       '/themed': page(' domain="example-mail.test"').replace('</head>', '<style>mail-settings-lookup { --msl-accent: rgb(0, 107, 60); }</style></head>'),
     }));
@@ -272,6 +275,38 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     assert.match(await widget(page).locator('.card.primary .explain').textContent() ?? '', /alle Geräte synchron/);
     assert.ok(await widget(page).getByRole('button', { name: 'Kopieren: Server' }).first().isVisible());
     await saveScreenshot(await widget(page).screenshot(), 'widget-de.png');
+    await context.close();
+  });
+
+  /** Looks up the fixture address in a widget speaking `code` and checks every visible label is that language's own. */
+  async function assertSpeaks(page: Page, code: string): Promise<void> {
+    const t = STRINGS[code]!;
+    assert.equal((await widget(page).locator('h2').textContent())?.trim(), t.title);
+    await widget(page).getByLabel(t.label, { exact: true }).fill('jane@example-mail.test');
+    await widget(page).getByRole('button', { name: t.find, exact: true }).click();
+    await widget(page).locator('.card.primary').waitFor();
+    assert.equal(await statusText(page), fill(t.found, { name: 'Example Mail', protocol: 'IMAP' }));
+    assert.equal(await widget(page).locator('.card.primary h3').textContent(), `${t.incoming} — IMAP${t.recommended}`);
+    assert.equal(await widget(page).locator('.card.primary .badge').textContent(), t.recommended);
+    assert.equal(await widget(page).locator('.card.primary .explain').textContent(), t.whyImap);
+    assert.deepEqual((await widget(page).locator('.card.primary dt').allTextContents()).slice(0, 4), [t.server, t.port, t.security, t.username]);
+    assert.equal(await widget(page).locator('summary').first().textContent(), t.showPop);
+    assert.equal(await widget(page).locator('section.card:not(.primary) h3').textContent(), t.outgoing);
+    assert.ok(await widget(page).getByRole('button', { name: `${t.copy}: ${t.server}`, exact: true }).first().isVisible());
+  }
+
+  for (const code of Object.keys(STRINGS)) {
+    it(`speaks ${code} with lang="${code}": title, status, headings, badge and labels from its table`, async () => {
+      const { context, page, problems } = await open(`${hostUrl}/lang/${code}`);
+      await assertSpeaks(page, code);
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+  }
+
+  it('takes the language of the page (<html lang="fr">) when it has no lang attribute of its own', async () => {
+    const { context, page } = await open(`${hostUrl}/page-lang-fr`);
+    await assertSpeaks(page, 'fr');
     await context.close();
   });
 

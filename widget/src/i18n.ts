@@ -1,4 +1,14 @@
-// Every visible string of the widget, per language. Add a language by adding one table.
+// Every visible string of the widget, per language: English here, every other language in i18n/<code>.ts.
+// Add a language by adding one table there and one entry in STRINGS.
+import { de } from './i18n/de.js';
+import { es } from './i18n/es.js';
+import { fr } from './i18n/fr.js';
+import { it } from './i18n/it.js';
+import { ja } from './i18n/ja.js';
+import { nl } from './i18n/nl.js';
+import { pl } from './i18n/pl.js';
+import { pt } from './i18n/pt.js';
+import { sv } from './i18n/sv.js';
 
 /** The strings the widget shows; `{name}` marks a value filled in at run time. */
 export interface Strings {
@@ -60,7 +70,8 @@ export interface Strings {
   provider: string;
 }
 
-const en: Strings = {
+/** English: the reference table every other language must match key for key. */
+export const en: Strings = {
   title: 'Find your email settings',
   label: 'Your email address',
   placeholder: 'name@example.com',
@@ -121,82 +132,22 @@ const en: Strings = {
   provider: 'Provider',
 };
 
-const de: Strings = {
-  title: 'E-Mail-Einstellungen finden',
-  label: 'Ihre E-Mail-Adresse',
-  placeholder: 'name@beispiel.de',
-  presetPlaceholder: 'name@{domain}',
-  find: 'Einstellungen finden',
-  loading: 'Einstellungen für {query} werden gesucht…',
-  found: 'Einstellungen für {name}: {protocol} empfohlen.',
-  notFound: 'Für {domain} haben wir keine Einstellungen gefunden.',
-  notFoundHelp: 'Prüfen Sie die Schreibweise der Adresse oder fragen Sie Ihren E-Mail-Anbieter nach den IMAP- und SMTP-Servern.',
-  invalid: 'Bitte geben Sie eine E-Mail-Adresse wie name@beispiel.de oder eine Domain ein.',
-  rateLimited: 'Gerade gibt es zu viele Anfragen. Bitte warten Sie kurz und versuchen Sie es erneut.',
-  rateLimitedIn: 'Gerade gibt es zu viele Anfragen. Bitte versuchen Sie es in {seconds} Sekunden erneut.',
-  error: 'Beim Suchen der Einstellungen ist ein Fehler aufgetreten. Bitte versuchen Sie es erneut.',
-  offline: 'Der Einstellungsdienst ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.',
-  incoming: 'E-Mails empfangen',
-  outgoing: 'E-Mails senden — SMTP',
-  recommended: 'empfohlen',
-  alternative: 'Alternative',
-  imapOnlyPop: 'Dieser Anbieter bietet kein IMAP an, verwenden Sie daher POP3.',
-  whyImap:
-    'IMAP lässt Ihre E-Mails auf dem Server, so bleiben alle Geräte synchron: gelesene, gelöschte und abgelegte E-Mails und Ihre Ordner sind auf Handy, Tablet und Computer gleich.',
-  popExplain:
-    'POP3 lädt E-Mails auf ein Gerät herunter und löscht sie meist auf dem Server, dadurch sind Ihre anderen Geräte nicht mehr auf dem gleichen Stand.',
-  popFits: 'Wählen Sie POP3 nur, wenn Sie E-Mails auf einem einzigen Gerät lesen oder ein Offline-Archiv möchten.',
-  showPop: 'Alternative: POP3',
-  smtpExplain: 'Über diesen Server verschickt Ihr E-Mail-Programm Nachrichten. Melden Sie sich mit demselben Benutzernamen und Passwort an.',
-  server: 'Server',
-  port: 'Port',
-  security: 'Verschlüsselung',
-  username: 'Benutzername',
-  password: 'Passwort',
-  passwordNormal: 'Ihr E-Mail-Passwort.',
-  passwordApp: 'Ein App-Passwort (siehe Hinweis oben), nicht Ihr normales Passwort.',
-  signIn: 'Anmeldung',
-  staleNote: 'Hinweis: Die E-Mails dieser Domain sind möglicherweise zu einem anderen Anbieter umgezogen. Falls diese Einstellungen nicht funktionieren, fragen Sie Ihren Anbieter, welche gelten.',
-  signInWith: 'Kein Passwort hier: Wählen Sie in Ihrer Mail-App „Mit {name} anmelden“ und melden Sie sich auf der Seite von {name} an.',
-  tls: 'SSL/TLS',
-  starttls: 'STARTTLS',
-  none: 'Keine',
-  noneWarning: 'Nicht verschlüsselt: Ihr Passwort würde im Klartext übertragen.',
-  untrusted: 'Über einen unverschlüsselten Weg gefunden; bitte bei Ihrem Anbieter bestätigen.',
-  copy: 'Kopieren',
-  copied: 'Kopiert',
-  copiedValue: '{value} kopiert',
-  copyFailed: 'Kopieren hat nicht geklappt; bitte markieren und von Hand kopieren.',
-  userFull: 'Ihre vollständige E-Mail-Adresse',
-  userLocal: 'Der Teil Ihrer Adresse vor dem @',
-  beforeYouStart: 'Bevor Sie beginnen',
-  documentation: 'Hilfeseite des Anbieters',
-  enableFirst: 'Ihr Anbieter verlangt, dass Sie den Zugriff für E-Mail-Programme einschalten, bevor Sie das Konto einrichten.',
-  enableLink: 'Einstellungsseite öffnen',
-  moreOptions: 'Weitere Einstellungen, die auch funktionieren',
-  checking: 'Server wird geprüft…',
-  checkOk: 'Server hat in {ms} ms geantwortet.',
-  checkOkCert: 'Server hat in {ms} ms geantwortet; Zertifikat noch {days} Tage gültig.',
-  checkFailed: 'Serverprüfung fehlgeschlagen: {message}',
-  checkUnavailable: 'Live-Prüfung gerade nicht verfügbar.',
-  provider: 'Anbieter',
-};
+const primarySubtag = (tag: string) => tag.split('-')[0] ?? '';
 
 /** The translation table: language code to strings. */
-export const STRINGS: Record<string, Strings> = { en, de };
+export const STRINGS: Record<string, Strings> = { en, de, fr, es, it, nl, pt, pl, sv, ja };
 
-/** Picks the table for a language tag such as `de-AT`, falling back to English. */
+/** Picks the table for a language tag such as `de-AT`, `pt_BR` or `ja-JP` by its primary subtag, falling back to English. */
 export function stringsFor(lang: string | null | undefined): Strings {
-  const base = (lang ?? '').toLowerCase().split('-')[0] ?? '';
-  return STRINGS[base] ?? en;
+  const base = primarySubtag((lang ?? '').trim().toLowerCase().replaceAll('_', '-'));
+  // Own keys only: a tag such as `constructor` must not find Object.prototype's members.
+  return Object.prototype.hasOwnProperty.call(STRINGS, base) ? STRINGS[base]! : en;
 }
 
 /** Fills `{name}` placeholders. */
 export function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
 }
-
-const primarySubtag = (tag: string) => tag.split('-')[0] ?? '';
 
 /**
  * Picks the text for a language tag from a document's per-language texts: the exact tag, then the

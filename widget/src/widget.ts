@@ -40,6 +40,7 @@ export class MailSettingsLookup extends HTMLElement {
   private status!: HTMLElement;
   private results!: HTMLElement;
   private announcer!: HTMLElement;
+  private built = false;
 
   constructor() {
     super();
@@ -65,7 +66,9 @@ export class MailSettingsLookup extends HTMLElement {
   }
 
   attributeChangedCallback(name: string, previous: string | null, next: string | null): void {
-    if (!this.isConnected || previous === next) return;
+    // An element upgraded in place (the script after the markup) gets these calls before connectedCallback
+    // has built the frame; connectedCallback reads both attributes itself.
+    if (!this.isConnected || !this.built || previous === next) return;
     if (name === 'lang') {
       const typed = this.input.value;
       this.build();
@@ -131,6 +134,7 @@ export class MailSettingsLookup extends HTMLElement {
     const box = h('div', { class: 'box', part: 'box' }, h('h2', {}, t.title), form, this.status, this.results, this.announcer);
     const keep = this.root.querySelector('style');
     replaceChildren(this.root, keep, box);
+    this.built = true;
   }
 
   /** Runs a lookup for what was typed (or the preset domain) and renders the outcome. */
