@@ -3,9 +3,8 @@ import type { HttpClient } from '../net/http.js';
 import { buildAutodiscoverRequest, parseAutodiscoverXml, type AutodiscoverParseResult } from '../formats/autodiscover-xml.js';
 import { AUTODISCOVER_MAX_BYTES } from '../formats/document-limits.js';
 import { abortedBeforeParse, fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
-import { isPublicHostName } from '../domain/input.js';
 import { firstUsableInOrder } from './first-in-order.js';
-import { isNullTarget, orderSrv } from './srv.js';
+import { httpsSrvTargets } from './srv.js';
 import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
 
 /** Priority of Exchange Autodiscover: after the ISP's own autoconfig (10, 11), before the ISPDB (20). */
@@ -88,20 +87,11 @@ export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
   /** The SRV candidate of a domain: its first port-443 target, or why there is none. */
   async function srvTarget(domain: string, signal: AbortSignal): Promise<{ host: string } | { failure: SourceResult }> {
     const name = `_autodiscover._tcp.${domain}`;
-    const answer = await deps.dns.srv(name, signal);
-    if (!answer.ok) {
-      if (answer.kind === 'timeout') return { failure: { outcome: 'timeout', detail: `${name}: ${answer.code}`, url: name } };
-      if (answer.kind === 'error') return { failure: { outcome: 'error', error: 'dns_failed', detail: `${name}: ${answer.code}`, url: name } };
-      return { failure: { outcome: 'not-found', detail: `no SRV record ${name}`, url: name } };
-    }
-    if (isNullTarget(answer.records)) return { failure: { outcome: 'not-found', detail: `${name}: not offered (target ".")`, url: name } };
-    for (const record of orderSrv(answer.records)) {
-      const host = record.name.toLowerCase().replace(/\.$/, '');
-      // Security: the target becomes part of a URL, so it must be a plain host name; only 443,
-      // because the https URL carries no port (and the HttpClient allows no other).
-      if (record.port === 443 && isPublicHostName(host)) return { host };
-    }
-    return { failure: { outcome: 'not-found', detail: `${name}: no valid target on port 443`, url: name } };
+    const targets = await httpsSrvTargets(deps.dns, name, signal);
+    if (targets.kind === 'failed') return { failure: targets.failure };
+    if (targets.kind === 'none') return { failure: { outcome: 'not-found', detail: targets.detail, url: name } };
+    const host = targets.hosts[0];
+    return host ? { host } : { failure: { outcome: 'not-found', detail: `${name}: no valid target on port 443`, url: name } };
   }
 
   /** Asks every candidate of one domain at once; returns them in candidate order. */

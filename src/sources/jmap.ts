@@ -2,7 +2,7 @@ import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import { fetchFailure } from './autoconfig-fetch.js';
 import { isPublicHostName } from '../domain/input.js';
-import { isNullTarget, orderSrv } from './srv.js';
+import { httpsSrvTargets } from './srv.js';
 import type { CandidateAlternative, Source, SourceResult } from './types.js';
 
 /** Priority of JMAP discovery; informational only, since a companion source is never ranked. */
@@ -94,32 +94,15 @@ const wellKnownOf = (host: string) => `https://${host}/.well-known/jmap`;
  * HTTP client refuses other ports, and widening them would let DNS point fetches at any service).
  */
 async function srvCandidates(dns: DnsResolver, domain: string, signal: AbortSignal): Promise<SrvCandidates> {
-  const name = `_jmap._tcp.${domain}`;
-  const answer = await dns.srv(name, signal);
-  if (!answer.ok) {
-    if (answer.kind === 'not-found') return { urls: [], notes: [] };
-    const detail = `${name}: ${answer.code}`;
-    const failure: SourceResult =
-      answer.kind === 'timeout' ? { outcome: 'timeout', detail, url: name } : { outcome: 'error', error: 'dns_failed', detail, url: name };
-    return { urls: [], notes: [detail], failure };
-  }
-  if (isNullTarget(answer.records)) return { urls: [], notes: [`${name}: not offered (target ".")`] };
+  const targets = await httpsSrvTargets(dns, `_jmap._tcp.${domain}`, signal);
+  if (targets.kind === 'failed') return { urls: [], notes: [targets.failure.detail ?? ''], failure: targets.failure };
+  if (targets.kind === 'none') return { urls: [], notes: targets.notOffered ? [targets.detail] : [] };
   const urls: string[] = [];
-  const notes: string[] = [];
-  for (const record of orderSrv(answer.records)) {
-    const host = record.name.toLowerCase().replace(/\.$/, '');
-    if (!isPublicHostName(host)) {
-      notes.push(`${name}: invalid target dropped`);
-      continue;
-    }
-    if (record.port !== 443) {
-      notes.push(`${name}: ${host} port ${record.port} skipped (only port 443 is fetched)`);
-      continue;
-    }
+  const notes = [...targets.notes];
+  for (const host of targets.hosts) {
     const url = wellKnownOf(host);
-    if (urls.includes(url)) continue;
     if (urls.length >= MAX_JMAP_SRV_TARGETS) {
-      notes.push(`${name}: ${host} not asked (at most ${MAX_JMAP_SRV_TARGETS} targets)`);
+      notes.push(`_jmap._tcp.${domain}: ${host} not asked (at most ${MAX_JMAP_SRV_TARGETS} targets)`);
       continue;
     }
     urls.push(url);

@@ -31,6 +31,39 @@ export function isNullTarget(records: readonly SrvRecord[]): boolean {
   return records.some((record) => record.name === '' || record.name === '.');
 }
 
+/** The HTTPS hosts a service's SRV record names (for JMAP and Autodiscover), or why there are none. */
+export type HttpsSrvTargets =
+  | { kind: 'targets'; hosts: string[]; notes: string[] }
+  | { kind: 'none'; notOffered: boolean; detail: string }
+  | { kind: 'failed'; failure: SourceResult };
+
+/**
+ * Looks up an SRV record whose targets are fetched over HTTPS: its targets in RFC 2782 order,
+ * deduplicated. Security: a target becomes part of a URL, so only a public host name is kept, and
+ * only on port 443 (the URL carries no port, and the HTTP client allows no other); what was skipped
+ * is said in `notes`. A `.` target means the service is not offered.
+ */
+export async function httpsSrvTargets(dns: DnsResolver, name: string, signal: AbortSignal): Promise<HttpsSrvTargets> {
+  const answer = await dns.srv(name, signal);
+  if (!answer.ok) {
+    if (answer.kind === 'not-found') return { kind: 'none', notOffered: false, detail: `no SRV record ${name}` };
+    const detail = `${name}: ${answer.code}`;
+    const failure: SourceResult =
+      answer.kind === 'timeout' ? { outcome: 'timeout', detail, url: name } : { outcome: 'error', error: 'dns_failed', detail, url: name };
+    return { kind: 'failed', failure };
+  }
+  if (isNullTarget(answer.records)) return { kind: 'none', notOffered: true, detail: `${name}: not offered (target ".")` };
+  const hosts: string[] = [];
+  const notes: string[] = [];
+  for (const record of orderSrv(answer.records)) {
+    const host = record.name.toLowerCase().replace(/\.$/, '');
+    if (!isPublicHostName(host)) notes.push(`${name}: invalid target dropped`);
+    else if (record.port !== 443) notes.push(`${name}: ${host} port ${record.port} skipped (only port 443 is fetched)`);
+    else if (!hosts.includes(host)) hosts.push(host);
+  }
+  return { kind: 'targets', hosts, notes };
+}
+
 /**
  * Source 4: DNS SRV records (RFC 6186, RFC 8314) for IMAP, POP3 and submission, all queried at once.
  * A target of `.` means the service is not offered: it is dropped, never replaced by a fallback.
