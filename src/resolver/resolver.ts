@@ -156,7 +156,7 @@ export class Resolver {
       let settled = await this.#runGroup(primary, options, deadline, tls);
       // Guessing runs when no incoming server came out (a `found` answer whose servers all broke the
       // port/security invariant counts as nothing).
-      if (!merge(settled, this.#sources).found && fallback.length > 0) {
+      if (!yieldsIncoming(settled) && fallback.length > 0) {
         if (deadline.aborted || options.signal?.aborted) {
           const why = deadline.aborted ? 'the lookup deadline passed first' : 'the lookup was cancelled';
           settled = settled.concat(fallback.map((source) => skipped(source, why)));
@@ -336,6 +336,16 @@ function skipped(
   return { source, result, report: report(source, result, ms) };
 }
 
+/** Results that may be merged into the answer: found or partial, and not kept only to cross-check it. */
+function mergeable(entry: SettledSource): entry is SettledSource & { result: Extract<SourceResult, { outcome: 'found' | 'partial' }> } {
+  return !entry.crossCheckOnly && (entry.result.outcome === 'found' || entry.result.outcome === 'partial');
+}
+
+/** Whether merging would give an incoming server (the same rule as `merge`'s `found`, without building the answer). */
+function yieldsIncoming(settled: readonly SettledSource[]): boolean {
+  return settled.some((entry) => mergeable(entry) && entry.result.servers.some((server) => server.protocol !== 'smtp' && !portSecurityConflict(server)));
+}
+
 /** Servers of `partial` sources rank below those of every `found` source, in their own rank order. */
 const PARTIAL_RANK_OFFSET = 1000;
 
@@ -350,15 +360,12 @@ const PARTIAL_RANK_OFFSET = 1000;
  * Security: the answer is cached and rendered on every hit, so its size must not follow a document's.
  */
 export function merge(settled: SettledSource[], order: readonly Source[]): Discovery {
-  const answered = settled
-    .filter((entry) => !entry.crossCheckOnly && (entry.result.outcome === 'found' || entry.result.outcome === 'partial'))
-    .sort((a, b) => a.source.priority - b.source.priority);
+  const answered = settled.filter(mergeable).sort((a, b) => a.source.priority - b.source.priority);
   const candidates: { server: CandidateServer; priority: number; entry: SettledSource }[] = [];
   const reports = new Map(settled.map((entry) => [entry.source, { ...entry.report }]));
   let provider: Provider | null = null;
   let ttlS: number | undefined;
   for (const entry of answered) {
-    if (entry.result.outcome !== 'found' && entry.result.outcome !== 'partial') continue;
     if (!provider && entry.result.provider) provider = entry.result.provider;
     if (entry.result.ttlS !== undefined) ttlS = Math.min(ttlS ?? Infinity, entry.result.ttlS);
     const priority = entry.source.priority + (entry.result.outcome === 'partial' ? PARTIAL_RANK_OFFSET : 0);
