@@ -165,13 +165,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sizeOf: discoverySize,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
+  // Only when the provider database is one of the sources (tests may replace them).
+  const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
   const lookup = new LookupService({
     resolver,
     cache: lookupCache,
     config,
     log: app.log,
-    // Only when the provider database is one of the sources (tests may replace them).
-    answersOffline: (domain) => resolver.sources.some((source) => source.name === 'provider-db') && deps.providerDb.byDomain(domain) !== undefined,
+    answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
   });
   app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
 
