@@ -31,6 +31,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Whole seconds (at least 1) to tell a client to wait, for a Retry-After header. */
+export function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
 /** Builds an error body. */
 export function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };

@@ -3,11 +3,6 @@ import type { Clock } from '../cache/coalescing-cache.js';
 import { addressKey } from '../net/client-key.js';
 import type { ConnectBudget } from '../net/connect.js';
 
-/** Whole seconds (at least 1) to tell a client to wait, for a Retry-After header. */
-export function retryAfterSeconds(ms: number): string {
-  return String(Math.max(1, Math.ceil(ms / 1000)));
-}
-
 /** Options of a window counter. */
 export interface WindowCounterOptions {
   /** Takes allowed per key per window. */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ApiError } from '../domain/errors.js';
+import { ApiError, retryAfterSeconds } from '../domain/errors.js';
 import type { Log as Logger } from '../domain/log.js';
 import type { LookupSubject } from '../domain/input.js';
 import type { Instruction, SourceReport, Warning } from '../domain/schemas.js';
@@ -106,7 +106,7 @@ export class Resolver {
     const mine = client === undefined ? undefined : this.#byClient.get(client);
     if (mine && mine.length >= this.#maxPerClient) {
       const endsIn = Math.min(...mine) - now();
-      const retryAfter = String(Math.max(1, Math.ceil(endsIn / 1000)));
+      const retryAfter = retryAfterSeconds(endsIn);
       throw new ApiError(
         'rate_limited',
         `this client already has ${mine.length} new lookups being worked out; try again when one has finished`,

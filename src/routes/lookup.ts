@@ -2,12 +2,12 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError } from '../domain/errors.js';
+import { ApiError, retryAfterSeconds } from '../domain/errors.js';
 import { clientKey } from '../net/client-key.js';
 import { parseLookupInput, type InputResult } from '../domain/input.js';
 import { CHECK_PORTS, errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../domain/schemas.js';
 import type { LookupOutcome, LookupService } from '../lookup/lookup-service.js';
-import { retryAfterSeconds, type WindowCounter } from '../probes/budgets.js';
+import type { WindowCounter } from '../probes/budgets.js';
 import { refusal } from '../probes/live-checker.js';
 import type { ServerChecker } from '../probes/types.js';
 
