@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { parseAutodiscoverXml } from '../src/formats/autodiscover-xml.js';
 import { parsePaccJson } from '../src/formats/pacc-json.js';
-import { parseAutoconfigXml } from '../src/sources/autoconfig-xml.js';
+import { parseAutoconfigXml } from '../src/formats/autoconfig-xml.js';
 import { hostileDocuments, type DocumentLimits } from './hostile-docs.js';
 
 const RUNS = Number(process.env.BENCH_PARSE_RUNS ?? 21);

@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
-import { createLogDestination } from '../src/domain/log.js';
+import { createLogDestination } from '../src/logging/log.js';
 import { loadProviderDb } from '../src/provider-db/provider-db.js';
 
 const CONNECTIONS = 100;

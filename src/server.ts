@@ -1,6 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
-import { createLogDestination } from './domain/log.js';
+import { createLogDestination } from './logging/log.js';
 import { ProviderDbError, loadProviderDb } from './provider-db/provider-db.js';
 
 /** Starts the service: parse configuration, load providers, listen; drain and exit on SIGTERM/SIGINT. */

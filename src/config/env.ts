@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import { parseDnsServer } from '../net/dns.js';
 
 /** Items of a comma-separated list, trimmed, without empty ones. */
 const csvItems = (value: string) =>
@@ -18,23 +19,6 @@ const intFrom = (min: number, max: number, fallback: number) =>
 const dnsServer = z.string().refine((value) => parseDnsServer(value) !== null, {
   message: 'expected ip, ip:port or [ipv6]:port',
 });
-
-/** Parses one DNS_SERVERS entry into address and port, or null when malformed. */
-export function parseDnsServer(value: string): { address: string; port: number } | null {
-  let address = value;
-  let port = 53;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
-  if (bracketed) {
-    address = bracketed[1] ?? '';
-    if (bracketed[2]) port = Number(bracketed[2]);
-  } else if (value.split(':').length === 2) {
-    const [host, portText] = value.split(':');
-    address = host ?? '';
-    port = Number(portText);
-  }
-  if (!ipaddr.isValid(address) || !Number.isInteger(port) || port < 1 || port > 65535) return null;
-  return { address, port };
-}
 
 const cidr = z.string().refine(
   (value) => {

@@ -1,6 +1,6 @@
-import { ownValue } from '../domain/own-value.js';
-import type { Authentication, Protocol, Security } from '../domain/schemas.js';
-import { isPublicHostName } from '../domain/input.js';
+import { ownValue } from './own-value.js';
+import type { Authentication, Protocol, Security } from '../api/schemas.js';
+import { isPublicHostName } from '../api/input.js';
 import { boundedNotes, capPerProtocol, droppedServersNote } from './document-limits.js';
 import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from './hardened-xml.js';
 

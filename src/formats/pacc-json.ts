@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Authentication, Protocol } from '../domain/schemas.js';
-import { isPublicHostName } from '../domain/input.js';
+import type { Authentication, Protocol } from '../api/schemas.js';
+import { isPublicHostName } from '../api/input.js';
 import { capPerProtocol, DOCUMENT_MAX_BYTES, droppedServersNote } from './document-limits.js';
 
 // PACC: draft-ietf-mailmaint-pacc-02, "Automatic Configuration of Email, Calendar, and Contact

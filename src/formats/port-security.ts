@@ -1,4 +1,4 @@
-import type { Protocol, Security } from '../domain/schemas.js';
+import type { Protocol, Security } from '../api/schemas.js';
 
 /**
  * RFC 8314 §3 and §5.1: these ports are implicit TLS (993 IMAPS, 995 POP3S, 465 submissions), and

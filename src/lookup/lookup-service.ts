@@ -1,8 +1,8 @@
-import type { Log as Logger } from '../domain/log.js';
+import type { Log as Logger } from '../logging/log.js';
 import type { CoalescingCache } from '../cache/coalescing-cache.js';
 import type { Config } from '../config/env.js';
-import { renderUsername, type LookupSubject } from '../domain/input.js';
-import type { Alternative, LookupResult, Server } from '../domain/schemas.js';
+import { renderUsername, type LookupSubject } from '../api/input.js';
+import type { Alternative, LookupResult, Server } from '../api/schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
 

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Log } from '../domain/log.js';
+import type { Log } from '../logging/log.js';
 import type { DnsResolver } from './dns.js';
 import type { AddressPolicy } from './policy.js';
 

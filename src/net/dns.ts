@@ -1,6 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { parseDnsServer } from '../config/env.js';
+import ipaddr from 'ipaddr.js';
 import { untilAborted } from './abort.js';
 import { FailedZones } from './failed-zones.js';
 
@@ -44,6 +44,23 @@ function classify(error: unknown): { kind: 'not-found' | 'error' | 'timeout'; co
   if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'ENONAME') return { kind: 'not-found', code, message };
   if (code === 'ETIMEOUT' || code === 'ECANCELLED') return { kind: 'timeout', code, message };
   return { kind: 'error', code, message };
+}
+
+/** Parses one DNS_SERVERS entry into address and port, or null when malformed. */
+export function parseDnsServer(value: string): { address: string; port: number } | null {
+  let address = value;
+  let port = 53;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (bracketed) {
+    address = bracketed[1] ?? '';
+    if (bracketed[2]) port = Number(bracketed[2]);
+  } else if (value.split(':').length === 2) {
+    const [host, portText] = value.split(':');
+    address = host ?? '';
+    port = Number(portText);
+  }
+  if (!ipaddr.isValid(address) || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+  return { address, port };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { CheckErrorCode } from '../domain/schemas.js';
+import type { CheckErrorCode } from '../api/schemas.js';
 
 /** A certificate as shown to support staff. */
 export interface CertificateSummary {

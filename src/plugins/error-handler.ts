@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errorBody } from '../domain/errors.js';
-import type { ErrorCode } from '../domain/schemas.js';
+import { ApiError, errorBody } from '../api/errors.js';
+import type { ErrorCode } from '../api/schemas.js';
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 404) return 'not_found';

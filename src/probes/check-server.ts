@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Check, CheckErrorCode, Protocol } from '../domain/schemas.js';
+import type { Check, CheckErrorCode, Protocol } from '../api/schemas.js';
 import type { ConnectBudget, Network } from '../net/connect.js';
 import { upgradeToTls, type TlsInfo } from '../net/tls.js';
 import { deadline } from './deadline.js';

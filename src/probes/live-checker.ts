@@ -1,5 +1,5 @@
 import { CoalescingCache, type Clock } from '../cache/coalescing-cache.js';
-import type { Check, CheckErrorCode } from '../domain/schemas.js';
+import type { Check, CheckErrorCode } from '../api/schemas.js';
 import type { Network } from '../net/connect.js';
 import { TargetBudget } from './budgets.js';
 import { checkServer, emptyCheck } from './check-server.js';

@@ -1,4 +1,4 @@
-import type { Protocol } from '../domain/schemas.js';
+import type { Protocol } from '../api/schemas.js';
 import type { LineReader, ReadFailure, ReadResult } from './line-reader.js';
 
 /** A failed dialog step, with the stable check code it maps to. */

@@ -1,4 +1,4 @@
-import type { Check, Protocol, Security } from '../domain/schemas.js';
+import type { Check, Protocol, Security } from '../api/schemas.js';
 import type { Network } from '../net/connect.js';
 
 /** A server to check live. */

@@ -1,8 +1,8 @@
 // How well the provider database answers the domains of a set of autoconfig (ISPDB) files, offline.
 // Pure: no I/O; scripts/providers-coverage.ts reads the files and prints the report.
-import { parseAutoconfigXml, type AutoconfigServer } from '../sources/autoconfig-xml.js';
-import { rankServers } from '../resolver/rank.js';
-import { providerServers } from '../sources/provider-db.js';
+import { parseAutoconfigXml, type AutoconfigServer } from '../formats/autoconfig-xml.js';
+import { rankServers } from '../formats/rank.js';
+import { providerServers } from './provider-servers.js';
 import type { ProviderDb } from './provider-db.js';
 import type { Provider } from './schema.js';
 

@@ -1,7 +1,7 @@
 // Turns a Mozilla autoconfig file (config-v1.1.xml) into a provider file. Pure: no I/O, no Fastify;
 // scripts/providers-import.ts does the reading and writing.
-import { parseAutoconfigXml, type AutoconfigServer } from '../sources/autoconfig-xml.js';
-import { PROTOCOL_ORDER, SECURITY_ORDER } from '../resolver/rank.js';
+import { parseAutoconfigXml, type AutoconfigServer } from '../formats/autoconfig-xml.js';
+import { PROTOCOL_ORDER, SECURITY_ORDER } from '../formats/rank.js';
 import { checkProviders } from './check.js';
 import { providerSchema, type Provider } from './schema.js';
 

@@ -4,7 +4,7 @@ import {
   hintSchema,
   incomingProtocolSchema,
   securitySchema,
-} from '../domain/schemas.js';
+} from '../api/schemas.js';
 
 const hostName = z
   .string()

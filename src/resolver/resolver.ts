@@ -1,14 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import { ApiError, retryAfterSeconds } from '../domain/errors.js';
-import type { Log as Logger } from '../domain/log.js';
-import type { LookupSubject } from '../domain/input.js';
-import type { Instruction, SourceReport, Warning } from '../domain/schemas.js';
+import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import type { Log as Logger } from '../logging/log.js';
+import type { LookupSubject } from '../api/input.js';
+import type { Instruction, SourceReport, Warning } from '../api/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
 import { capPerProtocol, droppedServersNote } from '../formats/document-limits.js';
 import { portSecurityConflict } from '../formats/port-security.js';
 import { TlsOutcomes } from '../sources/tls-outcomes.js';
-import { rankServers } from './rank.js';
+import { rankServers } from '../formats/rank.js';
 import { answerWarnings } from './warnings.js';
 
 /** The domain-level answer of one discovery run (usernames are still templates). */

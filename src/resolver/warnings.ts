@@ -1,5 +1,5 @@
 import { getDomain } from 'tldts';
-import type { Protocol, Warning } from '../domain/schemas.js';
+import type { Protocol, Warning } from '../api/schemas.js';
 import type { CandidateServer, SettledSource } from '../sources/types.js';
 
 /** The registrable domain of a host (its own name when the public suffix list does not know it). */

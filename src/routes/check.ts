@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError, retryAfterSeconds } from '../domain/errors.js';
+import { ApiError, retryAfterSeconds } from '../api/errors.js';
 import { clientKey } from '../net/client-key.js';
-import { normaliseDomain } from '../domain/input.js';
-import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../domain/schemas.js';
+import { normaliseDomain } from '../api/input.js';
+import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../api/schemas.js';
 import type { WindowCounter } from '../probes/budgets.js';
 import type { ServerChecker } from '../probes/types.js';
 import { queryBoolean } from './lookup.js';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError } from '../domain/errors.js';
-import { errorBodySchema } from '../domain/schemas.js';
+import { ApiError } from '../api/errors.js';
+import { errorBodySchema } from '../api/schemas.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { providerSchema } from '../provider-db/schema.js';
 

@@ -1,7 +1,7 @@
-import type { Instruction } from '../domain/schemas.js';
+import type { Instruction } from '../api/schemas.js';
 import { DOCUMENT_MAX_BYTES } from '../formats/document-limits.js';
 import type { HttpClient, HttpResult } from '../net/http.js';
-import { parseAutoconfigXml, type AutoconfigData } from './autoconfig-xml.js';
+import { parseAutoconfigXml, type AutoconfigData } from '../formats/autoconfig-xml.js';
 import { documentResult, toCandidates, type CandidateServer, type SourceResult } from './types.js';
 
 /** Shortest cache lifetime an HTTP answer gets from its DNS TTL. */

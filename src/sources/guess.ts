@@ -1,4 +1,4 @@
-import type { Authentication, Check, Protocol, Security } from '../domain/schemas.js';
+import type { Authentication, Check, Protocol, Security } from '../api/schemas.js';
 import { Network } from '../net/connect.js';
 import type { DnsAnswer, DnsResolver } from '../net/dns.js';
 import type { Prober } from '../probes/types.js';

@@ -1,7 +1,7 @@
 import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import { fetchFailure } from './autoconfig-fetch.js';
-import { isPublicHostName } from '../domain/input.js';
+import { isPublicHostName } from '../api/input.js';
 import { httpsSrvTargets } from './srv.js';
 import type { CandidateAlternative, Source, SourceResult } from './types.js';
 

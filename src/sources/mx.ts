@@ -5,8 +5,8 @@ import type { ProviderDb } from '../provider-db/provider-db.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
 import { firstUsableInOrder } from './first-in-order.js';
 import { fetchIspdb } from './ispdb.js';
-import { isPublicHostName } from '../domain/input.js';
-import { providerServers } from './provider-db.js';
+import { isPublicHostName } from '../api/input.js';
+import { providerServers } from '../provider-db/provider-servers.js';
 import type { Source, SourceResult } from './types.js';
 
 /** Priority of answers reached through the domain's MX host (below SRV, above plain-HTTP autoconfig). */

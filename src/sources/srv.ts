@@ -1,6 +1,6 @@
-import type { Protocol, Security } from '../domain/schemas.js';
+import type { Protocol, Security } from '../api/schemas.js';
 import type { DnsResolver, SrvRecord } from '../net/dns.js';
-import { isPublicHostName } from '../domain/input.js';
+import { isPublicHostName } from '../api/input.js';
 import { securityOfPort } from '../formats/port-security.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
+import { lookupResultSchema, type LookupResult } from '../../src/api/schemas.js';
 import { loadProviderDb } from '../../src/provider-db/provider-db.js';
 import { autoconfigXml, autodiscoverXml, paccJson } from '../helpers/autoconfig-docs.js';
 import { paccTxtValue } from '../../src/formats/pacc-json.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkSchema, lookupResultSchema, type Check } from '../../src/domain/schemas.js';
+import { checkSchema, lookupResultSchema, type Check } from '../../src/api/schemas.js';
 import { DOVECOT_WORLD, startDovecotWorld, type DovecotWorld } from '../helpers/dovecot.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { LookupSubject } from '../../src/domain/input.js';
+import type { LookupSubject } from '../../src/api/input.js';
 import { Network } from '../../src/net/connect.js';
 import { DnsResolver } from '../../src/net/dns.js';
 import { HttpClient } from '../../src/net/http.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isPublicHostName } from '../../src/domain/input.js';
-import { parseAutoconfigXml, type AutoconfigParseResult } from '../../src/sources/autoconfig-xml.js';
+import { isPublicHostName } from '../../src/api/input.js';
+import { parseAutoconfigXml, type AutoconfigParseResult } from '../../src/formats/autoconfig-xml.js';
 import { anyString, assertHttpsUrl, assertServerInvariants, runProperty } from './fuzz-options.js';
 import { GOOD_HOSTS, GOOD_PORTS, HOST_VALUES, PORT_VALUES, PROTOTYPE_NAMES, USERNAME_VALUES, element, entityRef, escapeXml, junkElement, someOf, valueFrom } from './xml-arbitraries.js';
 

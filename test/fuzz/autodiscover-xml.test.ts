@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseAutodiscoverXml, type AutodiscoverParseResult } from '../../src/formats/autodiscover-xml.js';
-import { isPublicHostName } from '../../src/domain/input.js';
+import { isPublicHostName } from '../../src/api/input.js';
 import { anyString, assertHttpsUrl, assertServerInvariants, runProperty } from './fuzz-options.js';
 import { GOOD_HOSTS, GOOD_PORTS, HOST_VALUES, PORT_VALUES, PROTOTYPE_NAMES, element, entityRef, junkElement, someOf, valueFrom } from './xml-arbitraries.js';
 

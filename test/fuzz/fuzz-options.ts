@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isPublicHostName } from '../../src/domain/input.js';
-import { authenticationSchema, protocolSchema, securitySchema } from '../../src/domain/schemas.js';
+import { isPublicHostName } from '../../src/api/input.js';
+import { authenticationSchema, protocolSchema, securitySchema } from '../../src/api/schemas.js';
 
 // Shared settings of the fuzz suite. A fixed seed by default keeps CI reproducible; FUZZ_SEED
 // replays (or varies) it, FUZZ_RUNS sets the number of cases of every property, e.g.

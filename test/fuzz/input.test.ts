@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { normaliseDomain, parseEmail, parseLookupInput, renderUsername, type DomainResult } from '../../src/domain/input.js';
+import { normaliseDomain, parseEmail, parseLookupInput, renderUsername, type DomainResult } from '../../src/api/input.js';
 import { anyString, runProperty } from './fuzz-options.js';
 
-// The documented rules of an accepted domain (src/domain/input.ts), restated independently.
+// The documented rules of an accepted domain (src/api/input.ts), restated independently.
 const PRIVATE_TLDS = ['localhost', 'local', 'internal', 'localdomain', 'invalid', 'onion', 'home', 'lan', 'arpa'];
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -79,7 +79,7 @@ const emailInput = fc.oneof(
   { weight: 1, arbitrary: fc.emailAddress() },
 );
 
-describe('fuzz: the input parser (src/domain/input.ts)', () => {
+describe('fuzz: the input parser (src/api/input.ts)', () => {
   it('normaliseDomain never throws and every accepted domain satisfies the documented rules', async (t) => {
     await runProperty(
       t,

@@ -12,7 +12,7 @@ import {
   verifyPaccDigest,
   type PaccParseResult,
 } from '../../src/formats/pacc-json.js';
-import { isPublicHostName } from '../../src/domain/input.js';
+import { isPublicHostName } from '../../src/api/input.js';
 import { anyString, assertHttpsUrl, assertServerInvariants, runProperty } from './fuzz-options.js';
 import { HOST_VALUES, PROTOTYPE_NAMES } from './xml-arbitraries.js';
 

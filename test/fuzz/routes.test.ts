@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/domain/schemas.js';
+import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/api/schemas.js';
 import { buildTestApp } from '../helpers/app.js';
 import { anyString, assertServerInvariants, runProperty } from './fuzz-options.js';
 import { PROTOTYPE_NAMES } from './xml-arbitraries.js';

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { buildWidget } from '../../scripts/build-widget.js';
 import type { AppDeps } from '../../src/app.js';
-import type { Check } from '../../src/domain/schemas.js';
+import type { Check } from '../../src/api/schemas.js';
 import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { buildTestApp } from './app.js';
 

@@ -1,4 +1,4 @@
-import type { Check } from '../../src/domain/schemas.js';
+import type { Check } from '../../src/api/schemas.js';
 import type { CheckTarget } from '../../src/probes/types.js';
 import type { CandidateServer, Source } from '../../src/sources/types.js';
 

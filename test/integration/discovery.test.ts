@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { testConfig, type EnvName } from '../../src/config/env.js';
-import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
+import { lookupResultSchema, type LookupResult } from '../../src/api/schemas.js';
 import type { ProviderDb } from '../../src/provider-db/provider-db.js';
 import { loadTestProviderDb } from '../helpers/app.js';
 import { autoconfigXml, ENTITY_BOMB } from '../helpers/autoconfig-docs.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { LookupSubject } from '../../src/domain/input.js';
+import type { LookupSubject } from '../../src/api/input.js';
 import { Network } from '../../src/net/connect.js';
 import { DnsResolver } from '../../src/net/dns.js';
 import { HttpClient } from '../../src/net/http.js';

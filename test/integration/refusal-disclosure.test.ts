@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { checkSchema } from '../../src/domain/schemas.js';
+import { checkSchema } from '../../src/api/schemas.js';
 import { HttpClient } from '../../src/net/http.js';
 import { buildTestApp } from '../helpers/app.js';
 import { TestDnsServer } from '../helpers/dns-server.js';

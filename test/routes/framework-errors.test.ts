@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { errorBodySchema } from '../../src/domain/schemas.js';
+import { errorBodySchema } from '../../src/api/schemas.js';
 import { buildTestApp } from '../helpers/app.js';
 
 // Counterexamples found by the route fuzz suite (test/fuzz/routes.test.ts): Fastify answered these

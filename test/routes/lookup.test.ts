@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { lookupResultSchema, type LookupResult } from '../../src/domain/schemas.js';
+import { lookupResultSchema, type LookupResult } from '../../src/api/schemas.js';
 import { buildTestApp } from '../helpers/app.js';
 
 describe('GET /v1/lookup', () => {

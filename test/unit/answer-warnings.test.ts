@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LookupSubject } from '../../src/domain/input.js';
+import type { LookupSubject } from '../../src/api/input.js';
 import type { Provider } from '../../src/provider-db/schema.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';

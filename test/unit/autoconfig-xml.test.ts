@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAutoconfigXml } from '../../src/sources/autoconfig-xml.js';
+import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 
 const EXAMPLE = readFileSync(new URL('../fixtures/autoconfig/example.xml', import.meta.url), 'utf8');
 

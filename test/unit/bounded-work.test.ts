@@ -16,7 +16,7 @@ import type { DnsResolver } from '../../src/net/dns.js';
 import type { FetchOptions, HttpClient, HttpResult } from '../../src/net/http.js';
 import { Resolver, type Discovery } from '../../src/resolver/resolver.js';
 import { fetchAutoconfig } from '../../src/sources/autoconfig-fetch.js';
-import { parseAutoconfigXml } from '../../src/sources/autoconfig-xml.js';
+import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 import { createAutodiscoverSource } from '../../src/sources/autodiscover.js';
 import { createPaccSource } from '../../src/sources/pacc.js';
 import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/domain/schemas.js';
+import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
 import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAutodiscoverXml } from '../../src/formats/autodiscover-xml.js';
-import { parseAutoconfigXml } from '../../src/sources/autoconfig-xml.js';
+import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 
 // Counterexamples found by the fuzz suite (test/fuzz/): document text used as a key of a plain
 // lookup table found inherited properties (`constructor` is Object itself), so a server came back

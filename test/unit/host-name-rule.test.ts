@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPublicHostName, normaliseDomain } from '../../src/domain/input.js';
+import { isPublicHostName, normaliseDomain } from '../../src/api/input.js';
 import { parseAutodiscoverXml } from '../../src/formats/autodiscover-xml.js';
 import { parsePaccJson } from '../../src/formats/pacc-json.js';
 import type { DnsAnswer, DnsResolver, MxRecord, SrvRecord } from '../../src/net/dns.js';
 import type { HttpClient, HttpResult } from '../../src/net/http.js';
-import { parseAutoconfigXml } from '../../src/sources/autoconfig-xml.js';
+import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 import { createAutodiscoverSource } from '../../src/sources/autodiscover.js';
 import { checkSessionUrl, createJmapSource } from '../../src/sources/jmap.js';
 import { createMxSource } from '../../src/sources/mx.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normaliseDomain, parseEmail, parseLookupInput, renderUsername } from '../../src/domain/input.js';
+import { normaliseDomain, parseEmail, parseLookupInput, renderUsername } from '../../src/api/input.js';
 
 describe('lookup input', () => {
   it('accepts an address and lower-cases its domain only', () => {

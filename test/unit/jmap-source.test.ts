@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LookupSubject } from '../../src/domain/input.js';
+import type { LookupSubject } from '../../src/api/input.js';
 import type { DnsAnswer, DnsResolver, SrvRecord } from '../../src/net/dns.js';
 import type { FetchOptions, HttpClient, HttpResult } from '../../src/net/http.js';
 import { checkSessionUrl, createJmapSource, JMAP_PRIORITY, looksLikeSession, MAX_JMAP_SRV_TARGETS } from '../../src/sources/jmap.js';

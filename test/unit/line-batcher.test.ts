@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { LineBatcher, type BatchTarget } from '../../src/domain/log.js';
+import { LineBatcher, type BatchTarget } from '../../src/logging/log.js';
 
 /** A target that records what reaches it and in which order. */
 function recordingTarget(): BatchTarget & { events: string[] } {

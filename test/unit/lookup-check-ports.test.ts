@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { lookupResultSchema } from '../../src/domain/schemas.js';
+import { lookupResultSchema } from '../../src/api/schemas.js';
 import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { buildTestApp } from '../helpers/app.js';
 import { autoconfigFinding, passingCheck } from '../helpers/fakes.js';

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { lookupResultSchema } from '../../src/domain/schemas.js';
+import { lookupResultSchema } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
 import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';

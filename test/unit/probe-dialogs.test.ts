@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import type { Check } from '../../src/domain/schemas.js';
+import type { Check } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
 import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';

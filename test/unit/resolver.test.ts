@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/domain/errors.js';
-import type { LookupSubject } from '../../src/domain/input.js';
-import { rankServers } from '../../src/resolver/rank.js';
+import { ApiError } from '../../src/api/errors.js';
+import type { LookupSubject } from '../../src/api/input.js';
+import { rankServers } from '../../src/formats/rank.js';
 import { Resolver } from '../../src/resolver/resolver.js';
 import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LookupSubject } from '../../src/domain/input.js';
+import type { LookupSubject } from '../../src/api/input.js';
 import type { DnsAnswer, DnsResolver, MxRecord, SrvRecord } from '../../src/net/dns.js';
 import type { HttpClient, HttpResult } from '../../src/net/http.js';
 import { createAutoconfigSource, createWellKnownAutoconfigSource } from '../../src/sources/autoconfig.js';

@@ -1,5 +1,5 @@
 // The browser side of the lookup API: one fetch helper shared by the widget and the desk page.
-import type { Alternative, Check, LookupResult, Server, SourceReport } from '../../src/domain/schemas.js';
+import type { Alternative, Check, LookupResult, Server, SourceReport } from '../../src/api/schemas.js';
 
 export type { Alternative, Check, LookupResult, Server, SourceReport };
 

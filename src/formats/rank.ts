@@ -1,5 +1,5 @@
-import type { Protocol, Security } from '../domain/schemas.js';
-import type { CandidateServer } from '../sources/types.js';
+import type { Protocol, Security } from '../api/schemas.js';
+import type { CandidateServer } from './candidate.js';
 
 /** IMAP is recommended over POP3 (mail stays on the server); SMTP is listed apart. */
 export const PROTOCOL_ORDER: Record<Protocol, number> = { imap: 0, pop3: 1, smtp: 2 };

@@ -1,6 +1,6 @@
-import { isPublicHostName } from '../domain/input.js';
-import { ownValue } from '../domain/own-value.js';
-import { authenticationSchema, type Authentication, type Protocol, type Security } from '../domain/schemas.js';
+import { isPublicHostName } from '../api/input.js';
+import { ownValue } from './own-value.js';
+import { authenticationSchema, type Authentication, type Protocol, type Security } from '../api/schemas.js';
 import {
   boundedNotes,
   capPerProtocol,
@@ -8,8 +8,8 @@ import {
   GUIDANCE_TEXT_MAX_CHARS,
   MAX_GUIDANCE_ENTRIES,
   MAX_GUIDANCE_LANGUAGES,
-} from '../formats/document-limits.js';
-import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from '../formats/hardened-xml.js';
+} from './document-limits.js';
+import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from './hardened-xml.js';
 
 /** One server section of an autoconfig file; `username` keeps its placeholders. */
 export interface AutoconfigServer {
