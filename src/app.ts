@@ -10,6 +10,7 @@ import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-l
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
+import { discoveryBudget } from './plugins/discovery-budget.js';
 import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { WindowCounter } from './probes/budgets.js';
@@ -173,6 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     config,
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    checks: { checker, clientChecks },
   });
   app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
 
@@ -220,13 +222,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await registerCors(app, config.CORS_ORIGINS);
   await registerSwagger(app);
   await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(lookupRoutes, {
-    lookup,
-    checker,
-    clientChecks,
-    rateLimitMax: config.RATE_LIMIT_MAX,
-    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
-  });
+  await app.register(discoveryBudget, { lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+  await app.register(lookupRoutes, { lookup });
   await app.register(checkRoutes, { checker, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+/** Query booleans: `true`/`1` and `false`/`0`, so `?check=true` reads as people write it. */
+export const queryBoolean = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
+
 /** Mail protocols the service knows. */
 export const protocolSchema = z.enum(['imap', 'pop3', 'smtp']);
 export type Protocol = z.infer<typeof protocolSchema>;

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import { BusyError, RateLimitedError } from '../api/errors.js';
 import type { Log as Logger } from '../logging/log.js';
 import type { LookupSubject } from '../api/input.js';
 import type { Instruction, SourceReport, Warning } from '../api/schemas.js';
@@ -93,7 +93,7 @@ export class Resolver {
 
   /**
    * Runs one discovery. Security: one discovery fans out into many outbound requests, so at most
-   * `maxConcurrent` run at once; beyond that the call is refused at once with ApiError `busy`
+   * `maxConcurrent` run at once; beyond that the call is refused at once with BusyError
    * (never queued, never cached), while callers sharing a running discovery are not counted twice.
    * One client may hold at most `maxPerClient` of those slots: a client that names domains whose
    * DNS never answers holds each slot for a whole DNS timeout, and without this share a handful of
@@ -105,16 +105,13 @@ export class Resolver {
     const client = options.client;
     const mine = client === undefined ? undefined : this.#byClient.get(client);
     if (mine && mine.length >= this.#maxPerClient) {
-      const endsIn = Math.min(...mine) - now();
-      const retryAfter = retryAfterSeconds(endsIn);
-      throw new ApiError(
-        'rate_limited',
+      throw new RateLimitedError(
         `this client already has ${mine.length} new lookups being worked out; try again when one has finished`,
-        { 'Retry-After': retryAfter },
+        Math.min(...mine) - now(),
       );
     }
     if (this.#running >= this.#maxConcurrent) {
-      throw new ApiError('busy', 'too many lookups are being worked out right now; please try again in a moment', { 'Retry-After': '1' });
+      throw new BusyError('too many lookups are being worked out right now; please try again in a moment', 1000);
     }
     // When this discovery ends at the latest (its deadline, plus the companions' grace).
     const endsBy = now() + options.deadlineMs + this.#companionGraceMs;
