@@ -7,6 +7,7 @@ import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
 import { capPerProtocol, droppedServersNote } from '../formats/document-limits.js';
 import { portSecurityConflict } from '../formats/port-security.js';
+import { bestIsFinal } from '../sources/ranked-runner.js';
 import { TlsOutcomes } from '../sources/tls-outcomes.js';
 import { rankServers } from '../formats/rank.js';
 import { answerWarnings } from './warnings.js';
@@ -248,9 +249,7 @@ export class Resolver {
           if (pendingLingering().length === 0) finish();
           return;
         }
-        const best = ranked.find((source) => results.get(source)?.result.outcome === 'found');
-        const pendingBetter = ranked.some((source) => !results.has(source) && (!best || source.priority < best.priority));
-        if (!pendingBetter) return settleRanked();
+        if (bestIsFinal(ranked.map((source) => results.get(source)), (entry) => entry.result.outcome === 'found')) return settleRanked();
         // A deferred source starts now once the better-ranked sources it defers to (the undeferred
         // ones: deferred sources start side by side, not one after another) have all ended.
         for (const [source, timer] of deferred) {

@@ -36,12 +36,7 @@ export function createHttpClient(config: Config, network: Network, extra: { ca?:
   return new HttpClient({ network, timeoutMs: config.HTTP_TIMEOUT_MS, allowedPorts: ports, ...(extra.ca ? { ca: extra.ca } : {}) });
 }
 
-/**
- * The sources a lookup consults, in no particular order (the resolver ranks them by priority):
- * provider-db 0 > https autoconfig 10, well-known 11 > PACC 13 > Autodiscover 15 > ISPDB 20 > SRV 30
- * > MX 40 > http autoconfig 50; guess 100 runs only when all of them found nothing; JMAP is a
- * companion (alternatives only, unranked).
- */
+/** The sources a lookup consults, one per row of SOURCE_TABLE (which holds their ranks; the resolver orders them). */
 export function createDefaultSources(deps: SourceDeps): Source[] {
   const http = deps.http ?? createHttpClient(deps.config, deps.network);
   const dns = deps.network.dns;

@@ -16,12 +16,6 @@ interface ResultExtras {
 }
 
 /**
- * Head start of the newer, costlier sources (PACC, Autodiscover) over the ISP's own autoconfig:
- * about one cold HTTPS fetch, so a domain that publishes autoconfig is answered before they start.
- */
-export const DEFERRED_SOURCE_HEAD_START_MS = 100;
-
-/**
  * What one source ended with. Failures are values; sources throw only for bugs.
  * `found` always carries at least one incoming server: only such an answer can end the search.
  * `partial` is an answer without any incoming server (e.g. a document whose only usable section
