@@ -153,7 +153,7 @@ export function createGuessSource(options: GuessOptions): Source {
         if (signal.aborted) return { outcome: 'timeout', detail: `stopped before an answer (${tried})` };
         // Not a clean "nothing": probes that a budget refused may have found something, so this
         // must not be cached as long as a real not-found (an error marks the discovery degraded).
-        if (overBudget > 0) return { outcome: 'error', error: 'outbound budget', detail: `${overBudget} of ${tried} refused by the outbound connection budgets` };
+        if (overBudget > 0) return { outcome: 'error', error: 'outbound_budget', detail: `${overBudget} of ${tried} refused by the outbound connection budgets` };
         return { outcome: 'not-found', detail: `no IMAP or POP3 server answered (${tried})` };
       }
       return {

@@ -1,5 +1,5 @@
 import type { Log as Logger } from '../logging/log.js';
-import type { Instruction, SourceReport } from '../api/schemas.js';
+import type { Instruction, SourceErrorCode, SourceReport } from '../api/schemas.js';
 import type { CandidateAlternative, CandidateServer } from '../formats/candidate.js';
 
 export { toCandidates, type CandidateAlternative, type CandidateServer } from '../formats/candidate.js';
@@ -33,8 +33,8 @@ export type SourceResult =
     })
   | (ResultExtras & { outcome: 'not-found' | 'skipped' | 'timeout'; ttlS?: number })
   /** Refused by a safety rule (address policy, failed integrity check); `error` names the rule when it is not the address policy. */
-  | (ResultExtras & { outcome: 'blocked'; error?: string })
-  | (ResultExtras & { outcome: 'error'; error: string });
+  | (ResultExtras & { outcome: 'blocked'; error?: SourceErrorCode })
+  | (ResultExtras & { outcome: 'error'; error: SourceErrorCode });
 
 /**
  * Turns the servers a document yielded into a result by the one rule every document-based source
