@@ -145,7 +145,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
 
   const network = deps.network ?? createNetwork(config, app.log);
-  const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
+  const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
   const checker = deps.checker ?? createChecker(config, network, deps.clock);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
@@ -155,7 +155,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http, prober }), {
+  const resolver = new Resolver(deps.sources ?? createDefaultSources({
+    providerDb: deps.providerDb,
+    network,
+    http,
+    prober,
+    ispdbUrls: config.ISPDB_URLS,
+    guessTimeoutMs: Math.min(config.CHECK_TIMEOUT_MS, 3_000),
+  }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
@@ -171,7 +178,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const lookup = new LookupService({
     resolver,
     cache: lookupCache,
-    config,
+    lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
     checks: { checker, clientChecks },

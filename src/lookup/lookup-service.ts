@@ -1,6 +1,5 @@
 import type { Log as Logger } from '../logging/log.js';
 import type { CoalescingCache } from '../cache/coalescing-cache.js';
-import type { Config } from '../config/env.js';
 import { ApiError } from '../api/errors.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
@@ -25,7 +24,10 @@ export type LookupOutcome =
 export interface LookupServiceDeps {
   resolver: Resolver;
   cache: CoalescingCache<Discovery>;
-  config: Config;
+  /** The lookup deadline (LOOKUP_TIMEOUT_MS). */
+  lookupTimeoutMs: number;
+  /** How long answers are cached (CACHE_TTL_S, CACHE_NEGATIVE_TTL_S). */
+  cacheTtl: CacheTtl;
   log: Logger;
   /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
   answersOffline?: (domain: string) => boolean;
@@ -62,14 +64,20 @@ export function discoverySize(discovery: Discovery): number {
   return stored + rendered * 3;
 }
 
-/** Cache lifetime: DNS TTLs where known (capped at a day and CACHE_TTL_S), failures shorter. */
-export function discoveryTtlMs(discovery: Discovery, config: Config): number {
+/** How long answers are cached, in seconds: found ones (at most), and those that found nothing. */
+export interface CacheTtl {
+  foundS: number;
+  notFoundS: number;
+}
+
+/** Cache lifetime: DNS TTLs where known (capped at a day and `foundS`), failures shorter. */
+export function discoveryTtlMs(discovery: Discovery, ttl: CacheTtl): number {
   if (!discovery.found) {
     // An uncertain "nothing" (a source failed or timed out) is retried sooner than a clean one.
-    const seconds = discovery.degraded ? Math.min(config.CACHE_NEGATIVE_TTL_S, 30) : config.CACHE_NEGATIVE_TTL_S;
+    const seconds = discovery.degraded ? Math.min(ttl.notFoundS, 30) : ttl.notFoundS;
     return seconds * 1000;
   }
-  const capped = Math.min(discovery.ttlS ?? config.CACHE_TTL_S, config.CACHE_TTL_S, 86_400);
+  const capped = Math.min(discovery.ttlS ?? ttl.foundS, ttl.foundS, 86_400);
   return Math.max(1, capped) * 1000;
 }
 
@@ -145,11 +153,11 @@ export class LookupService {
         const discovery = await this.deps.resolver.resolve({
           subject,
           signal,
-          deadlineMs: this.deps.config.LOOKUP_TIMEOUT_MS,
+          deadlineMs: this.deps.lookupTimeoutMs,
           log: this.deps.log,
           client: options.client,
         });
-        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.config) };
+        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.cacheTtl) };
       },
       options,
     );

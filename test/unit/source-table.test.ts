@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/env.js';
 import { Network } from '../../src/net/connect.js';
 import { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
-import { createDefaultSources } from '../../src/sources/index.js';
+import { createDefaultSources, createHttpClient } from '../../src/sources/index.js';
 import { SOURCE_TABLE } from '../../src/sources/source-table.js';
 import { loadProviderDb } from '../../src/provider-db/provider-db.js';
 import type { Prober } from '../../src/probes/types.js';
@@ -34,13 +33,14 @@ describe('the source table', () => {
   });
 
   it('is where the default sources take their names and ranks from', async () => {
-    const config = loadConfig({});
     const network = new Network(new DnsResolver({ servers: ['127.0.0.1:9'], timeoutMs: 10, tries: 1 }), new AddressPolicy([]));
     const prober: Prober = { probe: () => Promise.reject(new Error('not used')) };
-    const sources = createDefaultSources({ config, providerDb: await loadProviderDb(), network, prober });
+    const http = createHttpClient(network, { timeoutMs: 10, ispdbUrls: [] });
+    const sources = createDefaultSources({ providerDb: await loadProviderDb(), network, http, prober, ispdbUrls: [], guessTimeoutMs: 10 });
     const scheduled = sources.map(({ name, priority, local, deferMs, crossCheckMs, companion, fallback }) =>
       Object.fromEntries(Object.entries({ name, priority, local, deferMs, crossCheckMs, companion, fallback }).filter(([, value]) => value !== undefined)),
     );
+    await http.close();
     assert.deepEqual(scheduled, Object.values(SOURCE_TABLE).map((row) => ({ ...row })));
   });
 });
