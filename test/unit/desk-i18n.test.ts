@@ -14,7 +14,7 @@ const DESK_HTML = new URL('../../widget/pages/desk.html', import.meta.url);
  */
 const SAME_AS_ENGLISH: Record<string, string[]> = {
   de: ['answer.domain', 'answer.cache', 'servers.host', 'servers.port'],
-  fr: ['answer.cache', 'servers.port', 'servers.source'],
+  fr: ['answer.cache', 'servers.port', 'servers.source', 'instructionKind.documentation'],
   es: ['status.error', 'status.errorStatus', 'servers.host', 'trace.error', 'outcome.error', 'checks.no', 'checks.noBecause', 'checks.hostMismatch'],
   it: ['answer.provider', 'answer.cache', 'servers.host', 'checks.no', 'checks.noBecause', 'checks.hostMismatch'],
   nl: ['answer.provider', 'answer.cache', 'servers.protocol', 'servers.host'],

@@ -93,7 +93,7 @@ export const deskFr: DeskStrings = {
   },
   instructionKind: {
     enable: 'activation',
-    documentation: 'aide',
+    documentation: 'documentation',
   },
   checks: {
     heading: 'Vérifications en direct',

@@ -23,7 +23,7 @@ export const deskIt: DeskStrings = {
     notFound: 'Non trovato: {message}',
     rateLimited: 'Limite di richieste raggiunto: {message}',
     rateLimitedRetry: 'Limite di richieste raggiunto: {message} (riprova tra {seconds} s)',
-    invalid: 'Dato non valido: {message}',
+    invalid: 'Valore non valido: {message}',
     error: 'Errore: {message}',
     errorStatus: 'Errore {status}: {message}',
     noAnswer: 'il servizio non ha risposto',

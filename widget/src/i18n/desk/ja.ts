@@ -36,7 +36,7 @@ export const deskJa: DeskStrings = {
   answer: {
     heading: '回答',
     domain: 'ドメイン',
-    address: 'アドレス',
+    address: 'メールアドレス',
     domainOnly: '（ドメインのみ）',
     provider: 'プロバイダー',
     notInDatabase: 'プロバイダーデータベースに未登録',

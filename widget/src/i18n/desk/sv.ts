@@ -101,7 +101,7 @@ export const deskSv: DeskStrings = {
     starttlsOffered: '{security} (STARTTLS erbjuds)',
     timing: 'Tider',
     timingValue: 'DNS {dns} · anslutning {connect} · TLS {tls} · totalt {total}',
-    greeting: 'Hälsning',
+    greeting: 'Välkomstmeddelande',
     trusted: 'Betrodd',
     yes: 'ja',
     no: 'nej',
