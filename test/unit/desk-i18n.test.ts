@@ -99,6 +99,14 @@ describe('desk translations', () => {
   });
 });
 
+describe('the table checker on deeper sections and lists (room for sections such as an audit view)', () => {
+  it('names a missing list item and a lost placeholder by their full path', () => {
+    const english = { audit: { columns: ['Server', 'Live check'], counts: { error: '{count} problems' } } };
+    const german = { audit: { columns: ['Server'], counts: { error: 'Probleme' } } };
+    assert.deepEqual(translationProblems(german, english).sort(), ['audit.columns.1: missing', 'audit.counts.error: placeholders {} instead of {count}']);
+  });
+});
+
 describe('deskLanguage: ?lang=, else the browser’s languages, else English', () => {
   const cases: [string | null, string[], string][] = [
     ['de', ['fr-FR'], 'de'],

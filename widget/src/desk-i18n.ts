@@ -2,8 +2,9 @@
 // in i18n/desk/<code>.ts. The same mechanism as the widget's tables (i18n.ts): one table per language,
 // `{name}` placeholders filled by fill()/fillParts(), the table picked by languageOf().
 //
-// To add a string: add the key to `deskEn` (in the section it belongs to, or a new section), then the
-// type checker and test/unit/desk-i18n.test.ts name every language table that lacks it.
+// To add a string: add the key to `deskEn` (in the section it belongs to, or a new section; a section
+// may hold sections and lists), then the type checker and test/unit/desk-i18n.test.ts name every
+// language table that lacks it.
 import { languageOf } from './i18n.js';
 import { deskDe } from './i18n/desk/de.js';
 import { deskEs } from './i18n/desk/es.js';
@@ -145,8 +146,11 @@ export const deskEn = {
   },
 };
 
-/** The desk's strings: the sections and keys of the English table, every value a string. */
-export type DeskStrings = { readonly [S in keyof typeof deskEn]: { readonly [K in keyof (typeof deskEn)[S]]: string } };
+/** A table shaped like `T`: the same sections (at any depth, lists included) and keys, every text a string. */
+export type Translated<T> = { readonly [K in keyof T]: T[K] extends string ? string : Translated<T[K]> };
+
+/** The desk's strings: the sections and keys of the English table. */
+export type DeskStrings = Translated<typeof deskEn>;
 
 /** The desk's tables: language code to strings (the same ten languages as the widget's STRINGS). */
 export const DESK_STRINGS: Readonly<Record<string, DeskStrings>> = {
