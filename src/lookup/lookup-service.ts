@@ -1,4 +1,6 @@
 import type { Log as Logger } from '../logging/log.js';
+import { NO_METRICS, type Metrics } from '../logging/metrics.js';
+import { ApiError } from '../api/errors.js';
 import type { CoalescingCache } from '../cache/coalescing-cache.js';
 import type { Config } from '../config/env.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
@@ -17,7 +19,7 @@ export const WHY_POP3_ONLY =
 /** Outcome of a lookup: settings, or nothing known. */
 export type LookupOutcome =
   | { found: true; result: LookupResult }
-  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives'] };
+  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives']; cached: boolean };
 
 /** Dependencies of the lookup service. */
 export interface LookupServiceDeps {
@@ -27,6 +29,9 @@ export interface LookupServiceDeps {
   log: Logger;
   /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
   answersOffline?: (domain: string) => boolean;
+  /** Load shedding: true while the process is overloaded; new discoveries are then refused as `busy`. */
+  underPressure?: () => boolean;
+  metrics?: Metrics;
 }
 
 /** Room for the looked-up domain in a rendered answer (a DNS name has at most 253 characters), in characters. */
@@ -82,8 +87,8 @@ function toAlternative(candidate: CandidateAlternative): Alternative {
 }
 
 /** The answer of a discovery without any incoming server: the trace, and other access methods if any. */
-function notFound(discovery: Discovery): LookupOutcome {
-  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative) };
+function notFound(discovery: Discovery, cached: boolean): LookupOutcome {
+  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative), cached };
 }
 
 /** Turns a cached domain-level discovery into the API answer for this subject. */
@@ -125,6 +130,7 @@ export class LookupService {
     const { value, cached } = await this.deps.cache.get(
       subject.domain,
       async (signal) => {
+        this.#shedIfOverloaded(subject.domain);
         const discovery = await this.deps.resolver.resolve({
           subject,
           signal,
@@ -136,8 +142,22 @@ export class LookupService {
       },
       options,
     );
-    if (!value.found) return notFound(value);
+    if (!value.found) return notFound(value, cached);
     return { found: true, result: toLookupResult(value, subject, cached) };
+  }
+
+  /**
+   * Load shedding: a new discovery (many DNS and HTTPS requests, XML parsing) is refused with `busy`
+   * and a Retry-After while the process is overloaded, so the cache hits and /health it can still
+   * serve are not queued behind it. Joining a discovery under way, a cache hit and an answer from
+   * the provider database (memory only) cost nearly nothing and are never refused; nor is it cached.
+   */
+  #shedIfOverloaded(domain: string): void {
+    if (!this.deps.underPressure?.() || this.answersOffline(domain)) return;
+    (this.deps.metrics ?? NO_METRICS).onShed('lookup');
+    throw new ApiError('busy', 'the service is overloaded right now; please try again shortly', {
+      'Retry-After': String(this.deps.config.SHED_RETRY_AFTER_S),
+    });
   }
 
   /** Domain-only answers per cached discovery: the same for every caller, so built once. */
@@ -151,7 +171,7 @@ export class LookupService {
   cached(subject: LookupSubject): LookupOutcome | undefined {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
-    if (!value.found) return notFound(value);
+    if (!value.found) return notFound(value, true);
     if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {

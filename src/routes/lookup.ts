@@ -24,7 +24,8 @@ const lookupQuerySchema = z.object({
   fresh: queryBoolean.describe('Bypass the cache (support staff)'),
 });
 
-const LOOKUP_ROUTE = '/v1/lookup';
+/** Path of the lookup route (also its label in metrics and logs). */
+export const LOOKUP_ROUTE = '/v1/lookup';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -219,7 +220,7 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
           route: LOOKUP_ROUTE,
           domain: subject.domain,
           outcome: outcome.found ? 'found' : 'not-found',
-          cached: outcome.found && outcome.result.cached,
+          cached: outcome.found ? outcome.result.cached : outcome.cached,
         };
         if (!outcome.found) {
           // No incoming server means no answer (200 always has incoming[0]); a domain that publishes
