@@ -11,15 +11,18 @@ import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
 import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
+import { METRICS_PATH } from './plugins/metrics.js';
+import { createObservability } from './plugins/observability.js';
+import type { PressureMonitor } from './plugins/load-shedding.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { WindowCounter } from './probes/budgets.js';
-import { LiveChecker } from './probes/live-checker.js';
+import { LiveChecker, type LiveCheckerOptions } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
-import { lookupRoutes } from './routes/lookup.js';
+import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
 import { widgetRoutes } from './routes/widget.js';
 import { createDefaultSources, createHttpClient } from './sources/index.js';
@@ -41,6 +44,8 @@ export interface AppDeps {
   widgetDir?: string;
   /** Interval of the refused-connections warning (tests; default CONNECTION_LOG_INTERVAL_MS). */
   connectionLogIntervalMs?: number;
+  /** Replaces the load-shedding monitor's check (tests make it trip at will). */
+  underPressure?: () => boolean;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -53,6 +58,8 @@ export interface AppServices {
   checker: ServerChecker;
   /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check and lookup?check=true. */
   clientChecks: WindowCounter;
+  /** The load-shedding monitor, when a SHED_* threshold is set (tests take samples with it). */
+  pressure: PressureMonitor | undefined;
 }
 
 declare module 'fastify' {
@@ -88,8 +95,14 @@ export function createNetwork(config: Config, log?: Pick<Log, 'debug'>): Network
 }
 
 /** Builds the live checker from configuration: limits, cache and time limit of live checks. */
-export function createChecker(config: Config, network: Network, clock?: Clock): LiveChecker {
+export function createChecker(
+  config: Config,
+  network: Network,
+  clock?: Clock,
+  observe: Pick<LiveCheckerOptions, 'metrics' | 'underPressure'> = {},
+): LiveChecker {
   return new LiveChecker({
+    ...observe,
     network,
     timeoutMs: config.CHECK_TIMEOUT_MS,
     cacheTtlS: config.CHECK_CACHE_TTL_S,
@@ -143,9 +156,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  // Metrics (METRICS) and load shedding (SHED_*): what the core records through and asks before new work.
+  const observability = createObservability(config, deps.underPressure);
+  const { metrics, underPressure } = observability;
+
   const network = deps.network ?? createNetwork(config, app.log);
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
-  const checker = deps.checker ?? createChecker(config, network, deps.clock);
+  const checker = deps.checker ?? createChecker(config, network, deps.clock, { metrics, underPressure });
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
   const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
@@ -158,6 +175,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
+    metrics,
   });
   const lookupCache = new CoalescingCache<Discovery>({
     maxEntries: config.CACHE_MAX_ENTRIES,
@@ -173,8 +191,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     config,
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    underPressure,
+    metrics,
   });
-  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
+  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks, pressure: observability.pressure });
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
   app.decorateRequest('logFields', null);
@@ -217,7 +237,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   registerErrorHandler(app);
-  await registerCors(app, config.CORS_ORIGINS);
+  // Before the routes, so its response hook sees every one of them.
+  await observability.register(app, {
+    discoveriesInFlight: () => resolver.running,
+    cacheEntries: () => lookupCache.size,
+    lookupRoute: LOOKUP_ROUTE,
+  });
+  await registerCors(app, config.CORS_ORIGINS, { except: METRICS_PATH });
   await registerSwagger(app);
   await app.register(healthRoutes, { isReady: () => !closing });
   await app.register(lookupRoutes, {
