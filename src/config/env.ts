@@ -150,6 +150,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The names of the environment variables the service reads. */
 export type EnvName = keyof z.input<typeof envObject>;
 
+/** The same names at run time (deployment manifests are checked against them). */
+export const ENV_NAMES = Object.keys(envObject.shape) as EnvName[];
+
 /** A configuration for tests: defaults plus overrides, no environment read. */
 export function testConfig(overrides: Partial<Record<EnvName, string>> = {}): Config {
   // Load shedding off unless a test turns it on: on a shared test machine the event loop is blocked
