@@ -15,14 +15,17 @@ import { discoveryBudget } from './plugins/discovery-budget.js';
 import { errorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import { requestLog } from './plugins/request-log.js';
 import { swagger } from './plugins/swagger.js';
+import { METRICS_PATH } from './plugins/metrics.js';
+import { createObservability, type Observability } from './plugins/observability.js';
+import type { PressureMonitor } from './plugins/load-shedding.js';
 import { WindowCounter } from './probes/budgets.js';
-import { LiveChecker } from './probes/live-checker.js';
+import { LiveChecker, type LiveCheckerOptions } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
-import { lookupRoutes } from './routes/lookup.js';
+import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
 import { widgetRoutes } from './routes/widget.js';
 import type { HttpClient } from './net/http.js';
@@ -45,6 +48,8 @@ export interface AppDeps {
   widgetDir?: string;
   /** Interval of the refused-connections warning (tests; default CONNECTION_LOG_INTERVAL_MS). */
   connectionLogIntervalMs?: number;
+  /** Replaces the load-shedding monitor's check (tests make it trip at will). */
+  underPressure?: () => boolean;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -59,6 +64,8 @@ export interface AppServices {
   clientChecks: WindowCounter;
   /** The fetcher of every HTTP source (closed with the app). */
   http: HttpClient;
+  /** The load-shedding monitor, when a SHED_* threshold is set (tests take samples with it). */
+  pressure: PressureMonitor | undefined;
 }
 
 declare module 'fastify' {
@@ -82,8 +89,14 @@ export function createNetwork(config: Config, log?: Pick<Log, 'debug'>): Network
 }
 
 /** Builds the live checker from configuration: limits, cache and time limit of live checks. */
-export function createChecker(config: Config, network: Network, clock?: Clock): LiveChecker {
+export function createChecker(
+  config: Config,
+  network: Network,
+  clock?: Clock,
+  observe: Pick<LiveCheckerOptions, 'metrics' | 'underPressure'> = {},
+): LiveChecker {
   return new LiveChecker({
+    ...observe,
     network,
     timeoutMs: config.CHECK_TIMEOUT_MS,
     cacheTtlS: config.CHECK_CACHE_TTL_S,
@@ -136,10 +149,12 @@ function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Serve
 }
 
 /** Wires the core from configuration: network, checker, sources, resolver, cache, lookup service. */
-export function createServices(config: Config, deps: AppDeps, log: Log): AppServices {
+export function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability): AppServices {
+  // Metrics (METRICS) and load shedding (SHED_*): what the core records through and asks before new work.
+  const { metrics, underPressure } = observability;
   const network = deps.network ?? createNetwork(config, log);
   const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
-  const checker = deps.checker ?? createChecker(config, network, deps.clock);
+  const checker = deps.checker ?? createChecker(config, network, deps.clock, { metrics, underPressure });
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
   const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
@@ -156,6 +171,7 @@ export function createServices(config: Config, deps: AppDeps, log: Log): AppServ
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
+    metrics,
   });
   const lookupCache = new CoalescingCache<Discovery>({ maxEntries: config.CACHE_MAX_ENTRIES, maxBytes: config.CACHE_MAX_BYTES, sizeOf: discoverySize, clock: deps.clock });
   // Only when the provider database is one of the sources (tests may replace them).
@@ -168,8 +184,11 @@ export function createServices(config: Config, deps: AppDeps, log: Log): AppServ
     log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
     checks: { checker, clientChecks },
+    underPressure,
+    metrics,
+    shedRetryAfterS: config.SHED_RETRY_AFTER_S,
   });
-  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, http };
+  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, http, pressure: observability.pressure };
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
@@ -177,7 +196,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const app = Fastify(fastifyOptions(config, deps));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  const services = createServices(config, deps, app.log);
+  const observability = createObservability(config, deps.underPressure);
+  const services = createServices(config, deps, app.log, observability);
   app.decorate('services', services);
   let closing = false;
   app.addHook('onClose', async () => {
@@ -195,7 +215,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logIntervalMs: deps.connectionLogIntervalMs,
   });
   await app.register(errorHandler);
-  await app.register(cors, { origins: config.CORS_ORIGINS });
+  // Before the routes, so its response hook sees every one of them.
+  await observability.register(app, {
+    discoveriesInFlight: () => services.resolver.running,
+    cacheEntries: () => services.lookupCache.size,
+    lookupRoute: LOOKUP_ROUTE,
+  });
+  await app.register(cors, { origins: config.CORS_ORIGINS, except: METRICS_PATH });
   await app.register(swagger);
   await app.register(discoveryBudget, { lookup: services.lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
 

@@ -15,6 +15,13 @@ const csv = z.string().default('').transform(csvItems);
 const intFrom = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** An on/off switch: `true`/`1` or `false`/`0` (empty means off). */
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .default(fallback)
+    .transform((value) => value === 'true' || value === '1');
+
 /** A DNS server given as `ip`, `ip:port` or `[ipv6]:port`. */
 const dnsServer = z.string().refine((value) => parseDnsServer(value) !== null, {
   message: 'expected ip, ip:port or [ipv6]:port',
@@ -101,10 +108,17 @@ const envObject = z.object({
   CHECK_TARGET_LIMIT_MAX: intFrom(1, 1_000_000, 20),
   CHECK_CONCURRENCY: intFrom(1, 10_000, 32),
   CORS_ORIGINS: z.string().default('*'),
-  TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0', ''])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  TRUST_PROXY: flag('false'),
+  // GET /metrics (Prometheus text format); off removes the route and every recording.
+  METRICS: flag('true'),
+  // Load shedding (src/plugins/load-shedding.ts): past either threshold, new discoveries and live
+  // checks get 503 `busy` while cached lookups and /health keep answering. 0 turns a threshold off.
+  // Mean event-loop delay over one sample interval: at 200 ms every request already waits that long.
+  SHED_MAX_EVENT_LOOP_DELAY_MS: intFrom(0, 60_000, 200),
+  // V8 heap in use; off by default because the right figure depends on --max-old-space-size.
+  SHED_MAX_HEAP_USED_BYTES: intFrom(0, 64 * 1024 ** 3, 0),
+  SHED_SAMPLE_INTERVAL_MS: intFrom(50, 60_000, 500),
+  SHED_RETRY_AFTER_S: intFrom(1, 3_600, 5),
 });
 
 /** The environment variables the service reads, with their defaults; ISPDB_URL folded into ISPDB_URLS. */
@@ -136,7 +150,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The names of the environment variables the service reads. */
 export type EnvName = keyof z.input<typeof envObject>;
 
+/** The same names at run time (deployment manifests are checked against them). */
+export const ENV_NAMES = Object.keys(envObject.shape) as EnvName[];
+
 /** A configuration for tests: defaults plus overrides, no environment read. */
 export function testConfig(overrides: Partial<Record<EnvName, string>> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...overrides } as NodeJS.ProcessEnv);
+  // Load shedding off unless a test turns it on: on a shared test machine the event loop is blocked
+  // by the tests themselves (tsx compiling, synchronous property runs), and shedding would turn
+  // unrelated cache-missing lookups into 503s at random.
+  return loadConfig({ LOG_LEVEL: 'silent', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...overrides } as NodeJS.ProcessEnv);
 }

@@ -1,6 +1,7 @@
 import type { Log as Logger } from '../logging/log.js';
+import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import type { CoalescingCache } from '../cache/coalescing-cache.js';
-import { ApiError } from '../api/errors.js';
+import { ApiError, BusyError } from '../api/errors.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
@@ -18,7 +19,7 @@ export const WHY_POP3_ONLY =
 /** Outcome of a lookup: settings, or nothing known. */
 export type LookupOutcome =
   | { found: true; result: LookupResult }
-  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives'] };
+  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives']; cached: boolean };
 
 /** Dependencies of the lookup service. */
 export interface LookupServiceDeps {
@@ -33,6 +34,11 @@ export interface LookupServiceDeps {
   answersOffline?: (domain: string) => boolean;
   /** Live checks of an answer's servers (lookup?check=true); without them such a lookup is refused. */
   checks?: AnswerChecks;
+  /** Load shedding: true while the process is overloaded; new discoveries are then refused as `busy`. */
+  underPressure?: () => boolean;
+  metrics?: Metrics;
+  /** Retry-After of a lookup refused under load, in seconds (SHED_RETRY_AFTER_S). */
+  shedRetryAfterS?: number;
 }
 
 /** How one lookup is asked for. */
@@ -106,8 +112,8 @@ function toAlternative(candidate: CandidateAlternative): Alternative {
 }
 
 /** The answer of a discovery without any incoming server: the trace, and other access methods if any. */
-function notFound(discovery: Discovery): LookupOutcome {
-  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative) };
+function notFound(discovery: Discovery, cached: boolean): LookupOutcome {
+  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative), cached };
 }
 
 /** Turns a cached domain-level discovery into the API answer for this subject. */
@@ -150,6 +156,7 @@ export class LookupService {
     const { value, cached } = await this.deps.cache.get(
       subject.domain,
       async (signal) => {
+        this.#shedIfOverloaded(subject.domain);
         const discovery = await this.deps.resolver.resolve({
           subject,
           signal,
@@ -161,12 +168,24 @@ export class LookupService {
       },
       options,
     );
-    if (!value.found) return notFound(value);
+    if (!value.found) return notFound(value, cached);
     const result = toLookupResult(value, subject, cached);
     if (options.check && this.deps.checks) {
       await checkAnswer(result, this.deps.checks, { client: options.client ?? '', signal: options.signal, fresh: options.fresh });
     }
     return { found: true, result };
+  }
+
+  /**
+   * Load shedding: a new discovery (many DNS and HTTPS requests, XML parsing) is refused with `busy`
+   * and a Retry-After while the process is overloaded, so the cache hits and /health it can still
+   * serve are not queued behind it. Joining a discovery under way, a cache hit and an answer from
+   * the provider database (memory only) cost nearly nothing and are never refused; nor is it cached.
+   */
+  #shedIfOverloaded(domain: string): void {
+    if (!this.deps.underPressure?.() || this.answersOffline(domain)) return;
+    (this.deps.metrics ?? NO_METRICS).onShed('lookup');
+    throw new BusyError('the service is overloaded right now; please try again shortly', (this.deps.shedRetryAfterS ?? 5) * 1000);
   }
 
   /** Domain-only answers per cached discovery: the same for every caller, so built once. */
@@ -180,7 +199,7 @@ export class LookupService {
   fromCache(subject: LookupSubject): LookupOutcome | undefined {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
-    if (!value.found) return notFound(value);
+    if (!value.found) return notFound(value, true);
     if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {

@@ -23,11 +23,15 @@ const PREFLIGHT_MAX_AGE_S = '600';
  * @fastify/cors, whose hook copies its options object and builds Fastify's route options twice on
  * every request: on the cached lookup it cost several per cent of throughput (npm run bench).
  */
-export const cors = fp<{ origins: string }>(
+export const cors = fp<{ origins: string; except?: string }>(
   async (app, options) => {
     const origins = parseCorsOrigins(options.origins);
     const allowed = origins === '*' ? null : new Set(origins);
+    const except = options.except;
     app.addHook('onRequest', (request, reply, done) => {
+      // Security: operational paths (GET /metrics) get no CORS headers, so no web page a browser
+      // opens can read them, whatever CORS_ORIGINS allows for the API.
+      if (except !== undefined && request.url.startsWith(except)) return done();
       const origin = request.headers.origin;
       if (allowed === null) {
         // Any origin: the same header on every response, so caches need no Vary.

@@ -1,5 +1,6 @@
 import { BusyError, RateLimitedError } from '../api/errors.js';
 import type { Log as Logger } from '../logging/log.js';
+import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import type { LookupSubject } from '../api/input.js';
 import type { Instruction, SourceReport, Warning } from '../api/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
@@ -49,6 +50,8 @@ export interface ResolverOptions {
   maxPerClient?: number;
   /** How long companion sources (alternatives only) may still run once the answer is decided. */
   companionGraceMs?: number;
+  /** Where each settled source's outcome and time are reported. */
+  metrics?: Metrics;
 }
 
 /** Default grace of companion sources: small against a lookup, enough for a fetch already under way. */
@@ -66,6 +69,7 @@ export class Resolver {
   readonly #maxConcurrent: number;
   readonly #companionGraceMs: number;
   readonly #maxPerClient: number;
+  readonly #metrics: Metrics;
   /** Start times and deadlines of the discoveries each client has running (never more than maxPerClient). */
   readonly #byClient = new Map<string, number[]>();
   #running = 0;
@@ -75,6 +79,7 @@ export class Resolver {
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
     this.#companionGraceMs = options.companionGraceMs ?? COMPANION_GRACE_MS;
     this.#maxPerClient = options.maxPerClient ?? Infinity;
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   get sources(): readonly Source[] {
@@ -174,6 +179,7 @@ export class Resolver {
         settled = settled.concat(fallback.map((source) => skipped(source, 'only used when no other source finds settings')));
       }
       options.log.debug({ ms: Math.round(now() - started) }, 'discovery finished');
+      for (const entry of settled) this.#metrics.onSource(entry.report.name, entry.report.outcome, entry.report.ms);
       return merge(settled, this.#sources);
     } finally {
       clearTimeout(timeout);

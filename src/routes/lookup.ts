@@ -15,7 +15,8 @@ const lookupQuerySchema = z.object({
   fresh: queryBoolean.describe('Bypass the cache (support staff)'),
 });
 
-const LOOKUP_ROUTE = '/v1/lookup';
+/** Path of the lookup route (also its label in metrics and logs). */
+export const LOOKUP_ROUTE = '/v1/lookup';
 
 /** Options of the lookup route. */
 export interface LookupRoutesOptions {
@@ -36,7 +37,7 @@ function logFields(request: FastifyRequest, subject: LookupSubject, outcome: Loo
     route: LOOKUP_ROUTE,
     domain: subject.domain,
     outcome: outcome.found ? 'found' : 'not-found',
-    cached: outcome.found && outcome.result.cached,
+    cached: outcome.found ? outcome.result.cached : outcome.cached,
   };
 }
 
