@@ -21,9 +21,12 @@ import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
+import { serveRoutes } from './routes/serve.js';
 import { widgetRoutes } from './routes/widget.js';
 import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
+import { ProfileSigner } from './serve/profile-signer.js';
+import { ServedDomains } from './serve/served-domains.js';
 
 /** What buildApp needs besides configuration; tests substitute any part. */
 export interface AppDeps {
@@ -41,6 +44,10 @@ export interface AppDeps {
   widgetDir?: string;
   /** Interval of the refused-connections warning (tests; default CONNECTION_LOG_INTERVAL_MS). */
   connectionLogIntervalMs?: number;
+  /** Certificate and key (PEM) to serve HTTPS directly (server.ts reads TLS_CERT_FILE/TLS_KEY_FILE); plain HTTP without. */
+  https?: { key: string; cert: string };
+  /** Profile signer; made from MOBILECONFIG_SIGN_CERT/KEY when absent and configured. */
+  signer?: ProfileSigner;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -104,10 +111,26 @@ function isProber(checker: ServerChecker): checker is ServerChecker & Prober {
   return typeof (checker as Partial<Prober>).probe === 'function';
 }
 
+/**
+ * What serving client autoconfiguration needs (src/serve/): the served domains with their documents,
+ * and the profile signer when a signing pair is configured. Throws ServeConfigError (a served domain
+ * no provider file lists, a certificate or key openssl cannot sign with): start-up stops on it.
+ */
+export async function createServing(config: Config, deps: Pick<AppDeps, 'providerDb' | 'signer'>): Promise<{ served: ServedDomains; signer: ProfileSigner | undefined }> {
+  const served = ServedDomains.create(config.SERVE_DOMAINS, deps.providerDb);
+  const signer =
+    deps.signer ??
+    (config.MOBILECONFIG_SIGN_CERT ? await ProfileSigner.create({ certFile: config.MOBILECONFIG_SIGN_CERT, keyFile: config.MOBILECONFIG_SIGN_KEY }) : undefined);
+  return { served, signer };
+}
+
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const headersTimeoutMs = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
+  const serving = await createServing(config, deps);
   const app = Fastify({
+    // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS without a proxy in front (autoconfig hosts must be HTTPS).
+    ...(deps.https ? { https: deps.https } : {}),
     logger: deps.logger ?? {
       level: config.LOG_LEVEL,
       // Privacy: never log full addresses or local parts. Nothing logs `req` or the URL (Fastify's
@@ -173,6 +196,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     config,
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    ...(serving.served.domains.length > 0 ? { autoconfigure: (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) } : {}),
   });
   app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
 
@@ -214,6 +238,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     connectionLimits.stop();
     network.dns.cancel();
     await http.close();
+    await serving.signer?.close();
   });
 
   registerErrorHandler(app);
@@ -229,6 +254,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(checkRoutes, { checker, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
+  await app.register(serveRoutes, { served: serving.served, serveHostname: config.SERVE_HOSTNAME, signer: serving.signer });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;
 }

@@ -3,6 +3,7 @@ import type { CoalescingCache } from '../cache/coalescing-cache.js';
 import type { Config } from '../config/env.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
+import type { Autoconfigure } from '../api/serve-schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
 
@@ -27,6 +28,8 @@ export interface LookupServiceDeps {
   log: Logger;
   /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
   answersOffline?: (domain: string) => boolean;
+  /** The `autoconfigure` hint for a subject whose domain this service serves (SERVE_DOMAINS), else undefined. */
+  autoconfigure?: (subject: LookupSubject) => Autoconfigure | undefined;
 }
 
 /** Room for the looked-up domain in a rendered answer (a DNS name has at most 253 characters), in characters. */
@@ -137,7 +140,14 @@ export class LookupService {
       options,
     );
     if (!value.found) return notFound(value);
-    return { found: true, result: toLookupResult(value, subject, cached) };
+    return { found: true, result: this.#withHint(toLookupResult(value, subject, cached), subject) };
+  }
+
+  /** Adds the `autoconfigure` hint of a served domain (per subject: the profile URL names the address). */
+  #withHint(result: LookupResult, subject: LookupSubject): LookupResult {
+    const hint = this.deps.autoconfigure?.(subject);
+    if (hint) result.autoconfigure = hint;
+    return result;
   }
 
   /** Domain-only answers per cached discovery: the same for every caller, so built once. */
@@ -152,10 +162,10 @@ export class LookupService {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
     if (!value.found) return notFound(value);
-    if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
+    if (subject.email !== null) return { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {
-      outcome = { found: true, result: toLookupResult(value, subject, true) };
+      outcome = { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
       this.#domainAnswers.set(value, outcome);
     }
     return outcome;
