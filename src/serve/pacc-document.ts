@@ -14,9 +14,12 @@ export interface PaccDocument {
 
 const PASSWORD_METHODS: readonly string[] = ['password-cleartext', 'password-encrypted'];
 
-/** Whether PACC can describe the server: implicit TLS on the protocol's registered port, and a login PACC knows. */
+/**
+ * Whether PACC can describe the server: implicit TLS on the protocol's registered port, the whole
+ * address as username (PACC has no other), and a login PACC knows.
+ */
 function expressible(server: ProviderServer, provider: Provider): boolean {
-  if (server.security !== 'tls' || server.port !== PACC_PORTS[server.protocol]) return false;
+  if (server.security !== 'tls' || server.port !== PACC_PORTS[server.protocol] || server.username !== '%EMAILADDRESS%') return false;
   const methods = server.authentication as readonly string[];
   return methods.some((method) => PASSWORD_METHODS.includes(method)) || (methods.includes('oauth2') && provider.oauth2 !== undefined);
 }
