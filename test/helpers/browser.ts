@@ -54,19 +54,20 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Starts the real app on 127.0.4.1 with the test providers and the built widget; returns its base URL. */
+/** Starts the real app on 127.0.4.1 (or `host`) with the test providers and the built widget; returns its base URL. */
 export async function startBrowserApp(
   overrides: Parameters<typeof buildTestApp>[0] = {},
   deps: Partial<AppDeps> = {},
+  host = APP_HOST,
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildTestApp(overrides, { widgetDir: await buildWidgetForTests(), ...deps });
-  await app.listen({ host: APP_HOST, port: 0 });
+  await app.listen({ host, port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  return { app, url: `http://${APP_HOST}:${port}` };
+  return { app, url: `http://${host}:${port}` };
 }
 
-/** A plain HTTP server on another origin (127.0.4.2) serving the given pages by path, as an ISP's site. */
-export async function startHostPages(pages: Record<string, string>): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
+/** A plain HTTP server on another origin (127.0.4.2, or `host`) serving the given pages by path, as an ISP's site. */
+export async function startHostPages(pages: Record<string, string>, host = PAGE_HOST): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     const page = pages[(request.url ?? '/').split('?')[0] ?? '/'];
     response.writeHead(page === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
@@ -74,12 +75,12 @@ export async function startHostPages(pages: Record<string, string>): Promise<{ s
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, PAGE_HOST, () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: `http://${PAGE_HOST}:${port}`,
+    url: `http://${host}:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
