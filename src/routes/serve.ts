@@ -22,12 +22,14 @@ export interface ServeRoutesOptions {
 }
 
 const XML = 'application/xml; charset=utf-8';
+/** Autodiscover answers as Exchange does. */
+const TEXT_XML = 'text/xml; charset=utf-8';
 /** The same for every user of a domain; a provider file changes only with a restart. */
 const SHARED_CACHE = 'public, max-age=3600';
 /** Carries the caller's address: never stored by any cache. */
 const PRIVATE_CACHE = 'no-store';
 
-const xmlResponse = (description: string) => ({ description, content: { [XML]: { schema: z.string() } } });
+const xmlResponse = (description: string, type = XML) => ({ description, content: { [type]: { schema: z.string() } } });
 const notServed = () => new ApiError('not_found', 'this service publishes no client autoconfiguration for this host name');
 
 /** Reads the request's Host (untrusted) and finds the served domain it names, or 404. */
@@ -40,7 +42,7 @@ function servedFor(request: FastifyRequest, served: ServedDomains, label: ServeL
 
 /** The Autodiscover error answer (MS-OXDSCLI): what a client expects for a request it got wrong, with a 400. */
 function autodiscoverError(reply: FastifyReply, code: AutodiscoverErrorCode, message: string): FastifyReply {
-  return reply.code(400).type('text/xml; charset=utf-8').header('cache-control', PRIVATE_CACHE).send(renderAutodiscoverErrorXml(code, message));
+  return reply.code(400).type(TEXT_XML).header('cache-control', PRIVATE_CACHE).send(renderAutodiscoverErrorXml(code, message));
 }
 
 /** Autoconfig at autoconfig.<domain> and at the domain's well-known path: one document per domain, whatever the address. */
@@ -87,7 +89,12 @@ function autodiscoverRoutes(app: Parameters<FastifyPluginAsync>[0], served: Serv
           tags: ['serve'],
           consumes: ['text/xml', 'application/xml'],
           body: z.string().optional().describe('<Autodiscover><Request><EMailAddress>…</EMailAddress><AcceptableResponseSchema>…</AcceptableResponseSchema></Request></Autodiscover>'),
-          response: { 200: xmlResponse('Settings: IMAP, POP3 and SMTP Protocol sections'), 400: xmlResponse('The Autodiscover error'), 404: errorBodySchema, 413: errorBodySchema },
+          response: {
+            200: xmlResponse('Settings: IMAP, POP3 and SMTP Protocol sections', TEXT_XML),
+            400: xmlResponse('The Autodiscover error', TEXT_XML),
+            404: errorBodySchema,
+            413: errorBodySchema,
+          },
         },
       },
       async (request, reply) => {
@@ -101,7 +108,7 @@ function autodiscoverRoutes(app: Parameters<FastifyPluginAsync>[0], served: Serv
         const entry = served.get(address.subject.domain);
         if (!entry) throw notServed();
         request.logFields = { route: url, domain: entry.domain, outcome: 'found', cached: false };
-        return reply.type('text/xml; charset=utf-8').header('cache-control', PRIVATE_CACHE).send(renderAutodiscoverXml(entry.provider, address.subject));
+        return reply.type(TEXT_XML).header('cache-control', PRIVATE_CACHE).send(renderAutodiscoverXml(entry.provider, address.subject));
       },
     );
   }
