@@ -1,5 +1,5 @@
 import { renderUsername, type LookupSubject } from '../api/input.js';
-import { PROTOCOL_ORDER, SECURITY_ORDER } from '../formats/rank.js';
+import { byProtocolAndSecurity } from '../formats/rank.js';
 import type { Provider, ProviderServer } from '../provider-db/schema.js';
 import { plistXml, type PlistValue } from './plist-xml.js';
 import { stableUuid } from './stable-uuid.js';
@@ -23,15 +23,7 @@ function appleAuthentication(server: ProviderServer): string | undefined {
 
 /** The best server Apple's Mail payload can describe: IMAP before POP3, TLS before STARTTLS before none (as answers rank). */
 function best(servers: readonly ProviderServer[]): ProviderServer | undefined {
-  return servers
-    .filter((server) => appleAuthentication(server) !== undefined)
-    .map((server, index) => ({ server, index }))
-    .sort(
-      (a, b) =>
-        PROTOCOL_ORDER[a.server.protocol] - PROTOCOL_ORDER[b.server.protocol] ||
-        SECURITY_ORDER[a.server.security] - SECURITY_ORDER[b.server.security] ||
-        a.index - b.index,
-    )[0]?.server;
+  return byProtocolAndSecurity(servers.filter((server) => appleAuthentication(server) !== undefined))[0];
 }
 
 /** The incoming and outgoing server a profile names, or undefined when the provider has no pair Apple can describe. */

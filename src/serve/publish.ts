@@ -1,6 +1,6 @@
 import type { Protocol, Security } from '../api/schemas.js';
 import type { PublishedRecord, PublishResult } from '../api/serve-schemas.js';
-import { SECURITY_ORDER } from '../formats/rank.js';
+import { byProtocolAndSecurity } from '../formats/rank.js';
 import type { Provider, ProviderServer } from '../provider-db/schema.js';
 
 /** TTL suggested for every record: an hour, so a mistake is gone soon and the load is low. */
@@ -36,18 +36,15 @@ function mailSrvRecords(domain: string, provider: Provider): PublishedRecord[] {
   const servers: ProviderServer[] = [...provider.incoming, ...provider.outgoing];
   const records: PublishedRecord[] = [];
   for (const service of SRV_LABELS) {
-    const family = servers
-      .filter((server) => server.protocol === service.protocol && server.security !== 'none')
-      .map((server, index) => ({ server, index }))
-      .sort((a, b) => SECURITY_ORDER[a.server.security] - SECURITY_ORDER[b.server.security] || a.index - b.index);
+    const family = byProtocolAndSecurity(servers.filter((server) => server.protocol === service.protocol && server.security !== 'none'));
     const name = `${service.label}.${domain}`;
-    const mine = family.filter((entry) => entry.server.security === service.security);
+    const mine = family.filter((server) => server.security === service.security);
     if (mine.length === 0) {
       records.push({ type: 'SRV', name, ttl: PUBLISH_TTL_S, priority: 0, weight: 0, port: 0, target: '.', purpose: `RFC 6186: ${service.name} is not offered` });
       continue;
     }
-    for (const { server } of mine) {
-      const priority = family.findIndex((entry) => entry.server === server) * 10;
+    for (const server of mine) {
+      const priority = family.indexOf(server) * 10;
       records.push({ type: 'SRV', name, ttl: PUBLISH_TTL_S, priority, weight: 1, port: server.port, target: server.host, purpose: `RFC 6186: ${service.name}` });
     }
   }
