@@ -1,5 +1,5 @@
 import type { LookupSubject } from '../api/input.js';
-import type { Autoconfigure } from '../api/serve-schemas.js';
+import type { Autoconfigure, PublishResult } from '../api/serve-schemas.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import type { Provider } from '../provider-db/schema.js';
 import { renderAutoconfigXml } from './autoconfig-document.js';
@@ -7,7 +7,6 @@ import { mobileconfigServers } from './mobileconfig.js';
 import { renderPaccDocument, type PaccDocument } from './pacc-document.js';
 import { ServeConfigError } from './profile-signer.js';
 import { publishRecords } from './publish.js';
-import type { PublishResult } from '../api/serve-schemas.js';
 
 /** The host-name prefixes mail clients put before a mail domain to find its documents. */
 export type ServeLabel = 'autoconfig' | 'autodiscover' | 'ua-auto-config';
