@@ -10,6 +10,7 @@ import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-l
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
+import { discoveryBudget } from './plugins/discovery-budget.js';
 import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { WindowCounter } from './probes/budgets.js';
@@ -167,7 +168,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
 
   const network = deps.network ?? createNetwork(config, app.log);
-  const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
+  const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
   const checker = deps.checker ?? createChecker(config, network, deps.clock);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
@@ -177,7 +178,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http, prober }), {
+  const resolver = new Resolver(deps.sources ?? createDefaultSources({
+    providerDb: deps.providerDb,
+    network,
+    http,
+    prober,
+    ispdbUrls: config.ISPDB_URLS,
+    guessTimeoutMs: Math.min(config.CHECK_TIMEOUT_MS, 3_000),
+  }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
@@ -193,9 +201,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const lookup = new LookupService({
     resolver,
     cache: lookupCache,
-    config,
+    lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    checks: { checker, clientChecks },
     ...(serving.served.domains.length > 0 ? { autoconfigure: (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) } : {}),
   });
   app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
@@ -245,13 +255,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await registerCors(app, config.CORS_ORIGINS);
   await registerSwagger(app);
   await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(lookupRoutes, {
-    lookup,
-    checker,
-    clientChecks,
-    rateLimitMax: config.RATE_LIMIT_MAX,
-    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
-  });
+  await app.register(discoveryBudget, { lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+  await app.register(lookupRoutes, { lookup });
   await app.register(checkRoutes, { checker, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(serveRoutes, { served: serving.served, serveHostname: config.SERVE_HOSTNAME, signer: serving.signer });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError } from '../api/errors.js';
+import { ApiError, BusyError } from '../api/errors.js';
 import { normaliseDomain, parseEmail } from '../api/input.js';
 import { errorBodySchema } from '../api/schemas.js';
 import { publishResultSchema } from '../api/serve-schemas.js';
@@ -174,7 +174,7 @@ function mobileconfigRoute(app: Parameters<FastifyPluginAsync>[0], served: Serve
         const signed = await signer.sign(Buffer.from(profile, 'utf8'));
         if (!signed.ok) {
           if (signed.code === 'sign_failed') request.log.error({ reqId: request.id, reason: signed.message }, 'profile signing failed');
-          throw new ApiError('busy', 'the profile cannot be signed right now; try again shortly', { 'retry-after': '5' });
+          throw new BusyError('the profile cannot be signed right now; try again shortly', 5_000);
         }
         body = signed.der;
       }

@@ -148,8 +148,8 @@ describe('serving end to end: a second instance discovers alpha.test from the fi
     const overrides = { DNS_SERVERS: `${DNS.address}:${DNS.port}`, DNS_TIMEOUT_MS: '1000', PROBE_ALLOW_CIDRS: '127.0.20.0/24', HTTP_TIMEOUT_MS: '5000' };
     const config = testConfig({ ISPDB_URL: '', ...overrides });
     const network = createNetwork(config);
-    const http = createHttpClient(config, network, { ca: ca.cert });
-    const all = createDefaultSources({ config, providerDb: builtIn, network, http, prober: createChecker(config, network) });
+    const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: ca.cert });
+    const all = createDefaultSources({ providerDb: builtIn, ispdbUrls: config.ISPDB_URLS, guessTimeoutMs: 3_000, network, http, prober: createChecker(config, network) });
     const app = await buildTestApp(overrides, { providerDb: builtIn, network, httpCa: ca.cert, sources: only ? all.filter((source) => source.name === only) : all });
     apps.push(app);
     return app;
