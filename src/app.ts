@@ -27,10 +27,13 @@ import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
 import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
+import { serveRoutes } from './routes/serve.js';
 import { widgetRoutes } from './routes/widget.js';
 import type { HttpClient } from './net/http.js';
 import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
+import { ProfileSigner } from './serve/profile-signer.js';
+import { ServedDomains } from './serve/served-domains.js';
 
 /** What buildApp needs besides configuration; tests substitute any part. */
 export interface AppDeps {
@@ -50,6 +53,10 @@ export interface AppDeps {
   connectionLogIntervalMs?: number;
   /** Replaces the load-shedding monitor's check (tests make it trip at will). */
   underPressure?: () => boolean;
+  /** Certificate and key (PEM) to serve HTTPS directly (server.ts reads TLS_CERT_FILE/TLS_KEY_FILE); plain HTTP without. */
+  https?: { key: string; cert: string };
+  /** Profile signer; made from MOBILECONFIG_SIGN_CERT/KEY when absent and configured. */
+  signer?: ProfileSigner;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -111,10 +118,31 @@ function isProber(checker: ServerChecker): checker is ServerChecker & Prober {
   return typeof (checker as Partial<Prober>).probe === 'function';
 }
 
-/** Fastify's options from configuration: timeouts, limits, logging, proxy trust. */
+/** The domains this instance serves client autoconfiguration for, and the profile signer if any. */
+export interface Serving {
+  served: ServedDomains;
+  signer: ProfileSigner | undefined;
+}
+
+/**
+ * What serving client autoconfiguration needs (src/serve/): the served domains with their documents,
+ * and the profile signer when a signing pair is configured. Throws ServeConfigError (a served domain
+ * no provider file lists, a certificate or key openssl cannot sign with): start-up stops on it.
+ */
+export async function createServing(config: Config, deps: Pick<AppDeps, 'providerDb' | 'signer'>): Promise<Serving> {
+  const served = ServedDomains.create(config.SERVE_DOMAINS, deps.providerDb);
+  const signer =
+    deps.signer ??
+    (config.MOBILECONFIG_SIGN_CERT ? await ProfileSigner.create({ certFile: config.MOBILECONFIG_SIGN_CERT, keyFile: config.MOBILECONFIG_SIGN_KEY }) : undefined);
+  return { served, signer };
+}
+
+/** Fastify's options from configuration: timeouts, limits, logging, proxy trust, and TLS when serving HTTPS itself. */
 function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Server> {
   const headersTimeoutMs = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
   return {
+    // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS without a proxy in front (autoconfig hosts must be HTTPS).
+    ...(deps.https ? { https: deps.https } : {}),
     logger: deps.logger ?? {
       level: config.LOG_LEVEL,
       // Privacy: never log full addresses or local parts. Nothing logs `req` or the URL (Fastify's
@@ -149,7 +177,7 @@ function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Serve
 }
 
 /** Wires the core from configuration: network, checker, sources, resolver, cache, lookup service. */
-export function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability): AppServices {
+export function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability, serving?: Serving): AppServices {
   // Metrics (METRICS) and load shedding (SHED_*): what the core records through and asks before new work.
   const { metrics, underPressure } = observability;
   const network = deps.network ?? createNetwork(config, log);
@@ -187,23 +215,26 @@ export function createServices(config: Config, deps: AppDeps, log: Log, observab
     underPressure,
     metrics,
     shedRetryAfterS: config.SHED_RETRY_AFTER_S,
+    autoconfigure: serving && serving.served.domains.length > 0 ? (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) : undefined,
   });
   return { config, network, resolver, lookupCache, lookup, checker, clientChecks, http, pressure: observability.pressure };
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const serving = await createServing(config, deps);
   const app = Fastify(fastifyOptions(config, deps));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const observability = createObservability(config, deps.underPressure);
-  const services = createServices(config, deps, app.log, observability);
+  const services = createServices(config, deps, app.log, observability, serving);
   app.decorate('services', services);
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
     services.network.dns.cancel();
     await services.http.close();
+    await serving.signer?.close();
   });
 
   await app.register(requestLog);
@@ -229,6 +260,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(lookupRoutes, { lookup: services.lookup });
   await app.register(checkRoutes, { checker: services.checker, clientChecks: services.clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
+  await app.register(serveRoutes, { served: serving.served, serveHostname: config.SERVE_HOSTNAME, signer: serving.signer });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;
 }

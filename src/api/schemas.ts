@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { autoconfigureSchema } from './serve-schemas.js';
 
 /** Query booleans: `true`/`1` and `false`/`0`, so `?check=true` reads as people write it. */
 export const queryBoolean = z
@@ -264,6 +265,11 @@ export const lookupResultSchema = z.object({
   warnings: z.array(warningSchema).describe('Conflicts between sources and weak answers; empty when there is nothing to say'),
   sources: z.array(sourceReportSchema),
   cached: z.boolean(),
+  autoconfigure: autoconfigureSchema
+    .optional()
+    .describe(
+      'Present when this service publishes client autoconfiguration for the domain itself (SERVE_DOMAINS): Thunderbird and Outlook set the account up from the address, and Apple devices can install the profile',
+    ),
 });
 export type LookupResult = z.infer<typeof lookupResultSchema>;
 

@@ -4,6 +4,7 @@ import type { CoalescingCache } from '../cache/coalescing-cache.js';
 import { ApiError, BusyError } from '../api/errors.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
+import type { Autoconfigure } from '../api/serve-schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
 import { checkAnswer, type AnswerChecks } from './check-answer.js';
@@ -32,6 +33,8 @@ export interface LookupServiceDeps {
   log: Logger;
   /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
   answersOffline?: (domain: string) => boolean;
+  /** The `autoconfigure` hint for a subject whose domain this service serves (SERVE_DOMAINS), else undefined. */
+  autoconfigure?: (subject: LookupSubject) => Autoconfigure | undefined;
   /** Live checks of an answer's servers (lookup?check=true); without them such a lookup is refused. */
   checks?: AnswerChecks;
   /** Load shedding: true while the process is overloaded; new discoveries are then refused as `busy`. */
@@ -169,11 +172,18 @@ export class LookupService {
       options,
     );
     if (!value.found) return notFound(value, cached);
-    const result = toLookupResult(value, subject, cached);
+    const result = this.#withHint(toLookupResult(value, subject, cached), subject);
     if (options.check && this.deps.checks) {
       await checkAnswer(result, this.deps.checks, { client: options.client ?? '', signal: options.signal, fresh: options.fresh });
     }
     return { found: true, result };
+  }
+
+  /** Adds the `autoconfigure` hint of a served domain (per subject: the profile URL names the address). */
+  #withHint(result: LookupResult, subject: LookupSubject): LookupResult {
+    const hint = this.deps.autoconfigure?.(subject);
+    if (hint) result.autoconfigure = hint;
+    return result;
   }
 
   /**
@@ -200,10 +210,10 @@ export class LookupService {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
     if (!value.found) return notFound(value, true);
-    if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
+    if (subject.email !== null) return { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {
-      outcome = { found: true, result: toLookupResult(value, subject, true) };
+      outcome = { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
       this.#domainAnswers.set(value, outcome);
     }
     return outcome;

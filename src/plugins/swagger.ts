@@ -23,6 +23,7 @@ export const swagger = fp(
           { name: 'check', description: 'Live, credential-free server checks' },
           { name: 'providers', description: 'The embedded provider database' },
           { name: 'health', description: 'Liveness and readiness' },
+          { name: 'serve', description: 'Client autoconfiguration this service publishes for its own domains (SERVE_DOMAINS)' },
         ],
       },
       transform: jsonSchemaTransform,

@@ -86,8 +86,8 @@ export async function openPage(
   return { context, page, problems };
 }
 
-/** A plain HTTP server on another origin (127.0.4.2) serving the given pages by path, as an ISP's site. */
-export async function startHostPages(pages: Record<string, string>): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
+/** A plain HTTP server on another origin (127.0.4.2, or `host`) serving the given pages by path, as an ISP's site. */
+export async function startHostPages(pages: Record<string, string>, host = PAGE_HOST): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     const page = pages[(request.url ?? '/').split('?')[0] ?? '/'];
     response.writeHead(page === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
@@ -95,12 +95,12 @@ export async function startHostPages(pages: Record<string, string>): Promise<{ s
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, PAGE_HOST, () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: `http://${PAGE_HOST}:${port}`,
+    url: `http://${host}:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

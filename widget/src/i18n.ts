@@ -68,6 +68,11 @@ export interface Strings {
   checkFailed: string;
   checkUnavailable: string;
   provider: string;
+  autoTitle: string;
+  autoApple: string;
+  autoAppleNote: string;
+  autoClients: string;
+  autoManual: string;
 }
 
 /** English: the reference table every other language must match key for key. */
@@ -130,6 +135,11 @@ export const en: Strings = {
   checkFailed: 'Server check failed: {message}',
   checkUnavailable: 'Live check not available right now.',
   provider: 'Provider',
+  autoTitle: 'Set up automatically',
+  autoApple: 'Download the profile for this device',
+  autoAppleNote: 'Then open Settings (System Settings on a Mac), choose the downloaded profile and install it. Only your password is left to enter.',
+  autoClients: 'Thunderbird and Outlook find these settings on their own: enter your email address and password, and they do the rest.',
+  autoManual: 'Prefer to set it up by hand? The settings are below.',
 };
 
 const primarySubtag = (tag: string) => tag.split('-')[0] ?? '';
