@@ -2,6 +2,7 @@ import { ownValue } from './own-value.js';
 import type { Authentication, Protocol, Security } from '../api/schemas.js';
 import { isPublicHostName } from '../api/input.js';
 import { boundedNotes, capPerProtocol, droppedServersNote } from './document-limits.js';
+import type { DocumentServer } from './candidate.js';
 import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from './hardened-xml.js';
 
 /** The request namespace of Outlook POX Autodiscover (MS-OXDSCLI §2.2.3). */
@@ -10,14 +11,7 @@ export const AUTODISCOVER_REQUEST_SCHEMA = 'http://schemas.microsoft.com/exchang
 export const AUTODISCOVER_RESPONSE_SCHEMA = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
 
 /** One IMAP, POP3 or SMTP section of an Autodiscover answer; `username` is a template. */
-export interface AutodiscoverServer {
-  protocol: Protocol;
-  host: string;
-  port: number;
-  security: Security;
-  username: string;
-  authentication: Authentication[];
-}
+export type AutodiscoverServer = DocumentServer;
 
 /** What an Autodiscover answer says: settings, or where to ask instead, or why it was refused. */
 export type AutodiscoverParseResult =
