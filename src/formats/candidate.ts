@@ -1,5 +1,15 @@
 import type { AlternativeKind, Authentication, OAuth2Details, Protocol, Security } from '../api/schemas.js';
 
+/** One IMAP, POP3 or SMTP server as a settings document (autoconfig, Autodiscover) names it; `username` is a template. */
+export interface DocumentServer {
+  protocol: Protocol;
+  host: string;
+  port: number;
+  security: Security;
+  username: string;
+  authentication: Authentication[];
+}
+
 /** A server found by a source; `username` is still a template (%EMAILADDRESS% …). */
 export interface CandidateServer {
   protocol: Protocol;
