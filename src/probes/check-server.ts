@@ -31,6 +31,8 @@ export interface CheckServerOptions {
 
 /** A certificate expiring sooner than this many days is worth a warning. */
 export const EXPIRY_WARNING_DAYS = 14;
+/** The warning of a check whose server offers a password login before TLS (matched by audits). */
+export const PLAINTEXT_LOGIN_WARNING = 'the server offers a password login before TLS';
 /** Default longest wait for one reply. */
 const DEFAULT_STEP_TIMEOUT_MS = 3_000;
 /** Longest wait for the goodbye reply: a slow LOGOUT must not hold the answer. */
@@ -149,7 +151,7 @@ async function runCheck(target: CheckTarget, options: CheckServerOptions, signal
     if (target.security !== 'tls') {
       result.starttls = dialect.offersStartTls(capabilities.value);
       if (dialect.offersPlaintextLogin(capabilities.value)) {
-        result.warnings.push('the server offers a password login before TLS');
+        result.warnings.push(PLAINTEXT_LOGIN_WARNING);
       }
     }
     if (target.security === 'none' && !result.starttls) {

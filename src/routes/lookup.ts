@@ -2,12 +2,13 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import { ApiError } from '../api/errors.js';
 import { clientKey } from '../net/client-key.js';
 import { parseLookupInput, type InputResult } from '../api/input.js';
-import { CHECK_PORTS, errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../api/schemas.js';
+import { errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, type Server } from '../api/schemas.js';
 import type { LookupOutcome, LookupService } from '../lookup/lookup-service.js';
 import type { WindowCounter } from '../probes/budgets.js';
+import { budgetedCheck } from '../probes/budgeted-check.js';
 import { refusal } from '../probes/live-checker.js';
 import type { ServerChecker } from '../probes/types.js';
 
@@ -260,25 +261,8 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
               server.check = refusal(server, 'busy', `only the first ${MAX_CHECKS_PER_LOOKUP} servers of an answer are checked`);
               return;
             }
-            // Security: servers can come from autoconfig documents written by strangers (any port
-            // 1-65535); like /v1/check, only mail ports are ever connected to (not a port scanner).
-            if (!(CHECK_PORTS as readonly number[]).includes(server.port)) {
-              server.check = refusal(server, 'forbidden_target', `port ${server.port} is not one of the checked mail ports (${CHECK_PORTS.join(', ')})`);
-              return;
-            }
-            // Security: each check counts against the client's live-check budget, like a /v1/check
-            // request, so check=true is no way around it. Taken synchronously in server order, so
-            // when the budget runs out mid-answer the best-ranked servers were the ones checked and
-            // the rest say rate_limited (the answer itself is still given).
-            const taken = clientChecks.take(client);
-            if (!taken.ok) {
-              server.check = refusal(server, 'rate_limited', `too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`);
-              return;
-            }
-            server.check = await checker.check(
-              { host: server.host, port: server.port, protocol: server.protocol, security: server.security },
-              { signal: gone.signal, fresh: request.query.fresh },
-            );
+            // Mail ports only, and one from the client's live-check budget per check (see budgetedCheck).
+            server.check = await budgetedCheck(server, { checker, clientChecks, client, signal: gone.signal, fresh: request.query.fresh });
           };
           // Incoming best first, then outgoing best first, so the cap keeps the servers people use.
           await Promise.all(servers.map(checkOne));
