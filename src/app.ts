@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
 import type { Config } from './config/env.js';
 import type { Log } from './logging/log.js';
+import { AuditService } from './lookup/audit.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
 import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-limits.js';
@@ -17,6 +18,7 @@ import { LiveChecker } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
+import { auditRoutes } from './routes/audit.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
 import { lookupRoutes } from './routes/lookup.js';
@@ -51,8 +53,9 @@ export interface AppServices {
   lookupCache: CoalescingCache<Discovery>;
   lookup: LookupService;
   checker: ServerChecker;
-  /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check and lookup?check=true. */
+  /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check, lookup?check=true and audits. */
   clientChecks: WindowCounter;
+  audits: AuditService;
 }
 
 declare module 'fastify' {
@@ -174,7 +177,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
   });
-  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
+  const audits = new AuditService({
+    sources: resolver.sources,
+    checker,
+    clientChecks,
+    log: app.log,
+    deadlineMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtlS: config.CHECK_CACHE_TTL_S,
+    maxConcurrent: config.AUDIT_CONCURRENCY,
+    maxPerClient: config.AUDIT_PER_CLIENT_MAX,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits });
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
   app.decorateRequest('logFields', null);
@@ -228,6 +242,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
   });
   await app.register(checkRoutes, { checker, clientChecks });
+  await app.register(auditRoutes, { audits, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;
