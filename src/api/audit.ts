@@ -177,10 +177,10 @@ export const auditMethodSchema = z.object({
   servers: z.array(auditMethodServerSchema),
   alternatives: z.array(alternativeSchema),
   agreement: auditAgreementSchema.describe(
-    'agrees: shares an incoming server (host or checked address) with another method; disagrees: shares none with a method that has some; alone: the only method with incoming servers; n/a: it has none',
+    'Methods that share an incoming server (by host name or checked address) form groups; the reference group is the largest (ties: the one with the best-ranked method, which a lookup follows). agrees: in the reference group; disagrees: in another; alone: the only method naming incoming servers; n/a: it names none',
   ),
-  agreesWith: z.array(z.string()),
-  disagreesWith: z.array(z.string()),
+  agreesWith: z.array(z.string()).describe('Methods sharing an incoming server with this one'),
+  disagreesWith: z.array(z.string()).describe('Methods naming incoming servers, none of them this one\'s'),
 });
 export type AuditMethod = z.infer<typeof auditMethodSchema>;
 

@@ -61,9 +61,11 @@ function finding(code: AuditCode, message: string, methods: readonly string[] = 
 }
 
 /**
- * Fills each method's `agreement`, `agreesWith` and `disagreesWith`: two methods agree when they
+ * Fills each method's `agreement`, `agreesWith` and `disagreesWith`. Two methods agree when they
  * name at least one incoming server in common, by host name or by the address its live check
- * connected to (two names of one machine are one server).
+ * connected to (two names of one machine are one server). Methods linked by agreement form groups;
+ * the reference group is the largest, ties going to the one with the best-ranked method (the one a
+ * lookup's answer follows): its methods `agree`, every other group's `disagree`.
  */
 export function compareMethods(methods: AuditMethod[], servers: readonly AuditServer[]): void {
   const addressOf = new Map(servers.map((server) => [server.id, server.check.address]));
@@ -83,17 +85,47 @@ export function compareMethods(methods: AuditMethod[], servers: readonly AuditSe
     const mine = keys.get(method);
     method.agreesWith = [];
     method.disagreesWith = [];
-    if (!mine) {
-      method.agreement = 'n/a';
-      continue;
-    }
+    method.agreement = 'n/a';
+    if (!mine) continue;
     for (const [other, theirs] of keys) {
       if (other === method) continue;
       const shared = [...mine].some((key) => theirs.has(key));
       (shared ? method.agreesWith : method.disagreesWith).push(other.name);
     }
-    method.agreement = method.agreesWith.length > 0 ? 'agrees' : method.disagreesWith.length > 0 ? 'disagrees' : 'alone';
   }
+  const groups = agreementGroups(methods);
+  groups.forEach((group, index) => {
+    for (const method of group) method.agreement = groups.length === 1 && group.length === 1 ? 'alone' : index === 0 ? 'agrees' : 'disagrees';
+  });
+}
+
+/**
+ * The methods naming incoming servers, in groups linked by agreement (connected components), the
+ * reference group first: the largest, then the one whose best method ranks best (methods come in
+ * rank order).
+ */
+function agreementGroups(methods: readonly AuditMethod[]): AuditMethod[][] {
+  const compared = methods.filter((method) => incomingOf(method).length > 0);
+  const groups: AuditMethod[][] = [];
+  const placed = new Set<string>();
+  for (const start of compared) {
+    if (placed.has(start.name)) continue;
+    const group: AuditMethod[] = [];
+    const queue = [start];
+    placed.add(start.name);
+    while (queue.length > 0) {
+      const next = queue.shift() as AuditMethod;
+      group.push(next);
+      for (const other of compared) {
+        if (!placed.has(other.name) && next.agreesWith.includes(other.name)) {
+          placed.add(other.name);
+          queue.push(other);
+        }
+      }
+    }
+    groups.push(group);
+  }
+  return groups.map((group, index) => ({ group, index })).sort((a, b) => b.group.length - a.group.length || a.index - b.index).map(({ group }) => group);
 }
 
 /** Every finding of an audit, errors first, then warnings, then notes (each group in code order). */
@@ -168,33 +200,12 @@ function methodFailure(method: AuditMethod, folded: { httpOnly: boolean; needsAd
   return finding('method_failed', `${what}.`, [method.name]);
 }
 
-/** `sources_disagree`: the methods fall into groups that name no incoming server in common. */
+/** `sources_disagree`: the methods fall into groups that name no incoming server in common (the reference group first). */
 function disagreementFindings(methods: readonly AuditMethod[]): AuditFinding[] {
-  const compared = methods.filter((method) => method.agreement === 'agrees' || method.agreement === 'disagrees');
-  if (!compared.some((method) => method.disagreesWith.length > 0)) return [];
-  // Groups of methods linked by agreement (connected components), best-ranked first.
-  const groups: AuditMethod[][] = [];
-  const placed = new Set<string>();
-  for (const start of compared) {
-    if (placed.has(start.name)) continue;
-    const group: AuditMethod[] = [];
-    const queue = [start];
-    placed.add(start.name);
-    while (queue.length > 0) {
-      const next = queue.shift() as AuditMethod;
-      group.push(next);
-      for (const name of next.agreesWith) {
-        const other = compared.find((method) => method.name === name);
-        if (other && !placed.has(name)) {
-          placed.add(name);
-          queue.push(other);
-        }
-      }
-    }
-    groups.push(group);
-  }
+  const groups = agreementGroups(methods);
+  if (groups.length < 2) return [];
   const sides = groups.map((group) => `${group.map((method) => method.name).join(' and ')} name${group.length === 1 ? 's' : ''} ${hostsOf(group.flatMap(incomingOf))}`);
-  return [finding('sources_disagree', `The methods name different incoming servers: ${sides.join('; but ')}.`, compared.map((method) => method.name))];
+  return [finding('sources_disagree', `The methods name different incoming servers: ${sides.join('; but ')}.`, groups.flat().map((method) => method.name))];
 }
 
 /** Findings about servers as published (whatever their live check says): port/security mix-ups and plaintext. */

@@ -90,6 +90,8 @@ describe('audit findings', () => {
     assert.match(httpOnly?.message ?? '', /not served over HTTPS \(https:\/\/autoconfig\.audit\.test\/mail\/config-v1\.1\.xml: error \(ECONNREFUSED\)\)/);
     assert.deepEqual(httpOnly?.servers, ['imap:oldmail.audit.test:993:tls']);
     assert.deepEqual(methods.find((entry) => entry.name === 'http-autoconfig')?.disagreesWith, ['ispdb']);
+    // Two methods, one against the other: the better-ranked one is the reference.
+    assert.deepEqual(methods.filter((entry) => entry.agreement !== 'n/a').map((entry) => [entry.name, entry.agreement]), [['ispdb', 'agrees'], ['http-autoconfig', 'disagrees']]);
     // The https failure is part of http_only_autoconfig, not a finding of its own.
     assert.ok(!findings.some((entry) => entry.code === 'method_failed'));
   });
@@ -104,6 +106,16 @@ describe('audit findings', () => {
     assert.deepEqual(methods.map((entry) => entry.agreement), ['agrees', 'agrees', 'disagrees']);
     assert.deepEqual(methods[2]?.disagreesWith, ['autoconfig', 'srv']);
     assert.match(findings.find((entry) => entry.code === 'sources_disagree')?.message ?? '', /autoconfig and srv name imap\.audit\.test, mail\.audit\.test; but mx names imap\.hoster\.test/);
+  });
+
+  it('the larger group is the reference, even against the best-ranked method', () => {
+    const { methods, findings } = audit([
+      method('autoconfig', 'found', [published('imap', 'imap.old.test', 993, 'tls')]),
+      method('srv', 'found', [published('imap', 'imap.new.test', 993, 'tls')]),
+      method('mx', 'found', [published('imap', 'imap.new.test', 993, 'tls')]),
+    ]);
+    assert.deepEqual(methods.map((entry) => entry.agreement), ['disagrees', 'agrees', 'agrees']);
+    assert.match(findings[0]?.message ?? '', /srv and mx name imap\.new\.test; but autoconfig names imap\.old\.test/);
   });
 
   it('reports bad certificates, missing STARTTLS, plaintext login, old TLS and unreachable servers from the live checks', () => {
