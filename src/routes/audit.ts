@@ -9,6 +9,7 @@ import type { AuditService } from '../lookup/audit.js';
 import { clientKey } from '../net/client-key.js';
 import type { WindowCounter } from '../probes/budgets.js';
 import { queryBoolean } from './lookup.js';
+import { abortWhenClientLeaves, liveCheckBudget } from './request-guards.js';
 
 const auditQuerySchema = z.object({
   domain: z.string().max(320).optional().describe('The mail domain to audit'),
@@ -32,12 +33,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
       // Security: an audit fans out into every source and a live check of every server, so each
       // request (valid or not, counted before validation, like /v1/check) takes one from the
       // client's live-check budget, and every check it runs takes one more.
-      onRequest: (request, _reply, done) => {
-        const taken = options.clientChecks.take(clientKey(request.ip));
-        if (taken.ok) return done();
-        const wait = retryAfterSeconds(taken.retryAfterMs);
-        done(new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait }));
-      },
+      onRequest: liveCheckBudget(options.clientChecks),
       schema: {
         summary: 'Audit how a domain publishes its mail settings',
         description:
@@ -51,11 +47,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
       const input = parseLookupInput({ domain: request.query.domain });
       if (!input.ok) throw new ApiError('invalid_input', request.query.domain === undefined ? 'give the query parameter domain' : input.message);
       const domain = input.subject.domain;
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.sent) gone.abort(new Error('client disconnected'));
-      };
-      reply.raw.once('close', onClose);
+      const gone = abortWhenClientLeaves(reply);
       try {
         const outcome = await options.audits.audit(domain, { client: clientKey(request.ip), signal: gone.signal, fresh: request.query.fresh });
         if (!outcome.ok) {
@@ -67,7 +59,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
         request.logFields = { route: AUDIT_ROUTE, domain, outcome: 'found', cached: outcome.audit.cached };
         return outcome.audit;
       } finally {
-        reply.raw.removeListener('close', onClose);
+        gone.dispose();
       }
     },
   );

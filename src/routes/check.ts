@@ -2,12 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, retryAfterSeconds } from '../api/errors.js';
-import { clientKey } from '../net/client-key.js';
 import { normaliseDomain } from '../api/input.js';
 import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../api/schemas.js';
 import type { WindowCounter } from '../probes/budgets.js';
 import type { ServerChecker } from '../probes/types.js';
 import { queryBoolean } from './lookup.js';
+import { abortWhenClientLeaves, liveCheckBudget } from './request-guards.js';
 
 const checkQuerySchema = z.object({
   host: z.string().min(1).max(253).describe('Host name of the mail server (IP literals are refused)'),
@@ -36,12 +36,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
       // Security: every check opens a connection chosen by the caller, so each request (valid or
       // not, as it is counted before validation) takes one from the client's live-check budget,
       // the same budget every check of lookup?check=true takes from.
-      onRequest: (request, _reply, done) => {
-        const taken = options.clientChecks.take(clientKey(request.ip));
-        if (taken.ok) return done();
-        const wait = retryAfterSeconds(taken.retryAfterMs);
-        done(new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait }));
-      },
+      onRequest: liveCheckBudget(options.clientChecks),
       schema: {
         summary: 'Check a mail server live, without credentials',
         description:
@@ -55,11 +50,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
       // Security: the host is untrusted; only public-looking DNS names pass (no IP literals, no localhost).
       const host = normaliseDomain(request.query.host);
       if (!host.ok) throw new ApiError('invalid_input', `host: ${host.message}`);
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.sent) gone.abort(new Error('client disconnected'));
-      };
-      reply.raw.once('close', onClose);
+      const gone = abortWhenClientLeaves(reply);
       try {
         const check = await options.checker.check(
           { host: host.domain, port: request.query.port, protocol: request.query.protocol, security: request.query.security },
@@ -70,7 +61,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
         if (check.error?.code === 'busy') throw new ApiError('busy', check.error.message, { 'retry-after': '5' });
         return check;
       } finally {
-        reply.raw.removeListener('close', onClose);
+        gone.dispose();
       }
     },
   );
