@@ -32,6 +32,7 @@ export const AUDIT_STRINGS = {
   asked: 'Asked:',
   agreesWith: 'agrees with {names}',
   disagreesWith: 'disagrees with {names}',
+  othersDiffer: 'other servers in {names}',
   alone: 'the only method naming an incoming server',
   rawMethod: 'Raw answer',
   servers: 'Servers checked ({count})',
@@ -173,11 +174,19 @@ function methodMark(method: Method): keyof typeof MARKS {
   return 'none';
 }
 
+/** Agreement in words: a method of the reference group agrees (and others differ from it), one outside disagrees. */
 function agreementText(method: Method): Child {
   if (method.agreement === 'alone') return h('span', { class: 'muted' }, S.alone);
+  const names = (list: string[]) => list.map(methodName).join(', ');
   const parts: Child[] = [];
-  if (method.agreesWith.length) parts.push(h('span', { class: 'agrees' }, fill(S.agreesWith, { names: method.agreesWith.map(methodName).join(', ') })));
-  if (method.disagreesWith.length) parts.push(h('span', { class: 'disagrees' }, fill(S.disagreesWith, { names: method.disagreesWith.map(methodName).join(', ') })));
+  if (method.agreesWith.length) parts.push(h('span', { class: 'agrees' }, fill(S.agreesWith, { names: names(method.agreesWith) })));
+  if (method.disagreesWith.length) {
+    parts.push(
+      method.agreement === 'disagrees'
+        ? h('span', { class: 'disagrees' }, fill(S.disagreesWith, { names: names(method.disagreesWith) }))
+        : h('span', { class: 'muted' }, fill(S.othersDiffer, { names: names(method.disagreesWith) })),
+    );
+  }
   return parts.length ? h('span', { class: 'agreement' }, ...parts.flatMap((part, index) => (index ? ['; ', part] : [part]))) : null;
 }
 
