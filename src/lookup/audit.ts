@@ -169,12 +169,13 @@ export class AuditService {
       const fallback = this.#deps.sources.filter((source) => source.fallback);
       const runs = await Promise.all(primary.map((source) => this.#runMethod(source, context)));
       const published = runs.some(yieldsIncoming);
+      const skipped = (source: Source, detail: string): MethodRun => ({ source, ms: 0, result: { outcome: 'skipped', detail } });
       const fallbackRuns = await Promise.all(
-        fallback.map((source) =>
-          published || signal.aborted
-            ? { source, ms: 0, result: { outcome: 'skipped', detail: published ? 'only run when no other method names an incoming server' : 'the audit deadline passed first' } as SourceResult }
-            : this.#runMethod(source, context),
-        ),
+        fallback.map((source) => {
+          if (published) return skipped(source, 'only run when no other method names an incoming server');
+          if (signal.aborted) return skipped(source, 'the audit deadline passed first');
+          return this.#runMethod(source, context);
+        }),
       );
       return [...runs, ...fallbackRuns].sort((a, b) => a.source.priority - b.source.priority);
     } finally {
