@@ -11,6 +11,7 @@ import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-l
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { registerCors } from './plugins/cors.js';
+import { discoveryBudget } from './plugins/discovery-budget.js';
 import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { WindowCounter } from './probes/budgets.js';
@@ -147,7 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
 
   const network = deps.network ?? createNetwork(config, app.log);
-  const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
+  const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
   const checker = deps.checker ?? createChecker(config, network, deps.clock);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
@@ -157,7 +158,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http, prober }), {
+  const resolver = new Resolver(deps.sources ?? createDefaultSources({
+    providerDb: deps.providerDb,
+    network,
+    http,
+    prober,
+    ispdbUrls: config.ISPDB_URLS,
+    guessTimeoutMs: Math.min(config.CHECK_TIMEOUT_MS, 3_000),
+  }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
@@ -173,9 +181,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const lookup = new LookupService({
     resolver,
     cache: lookupCache,
-    config,
+    lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
     log: app.log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    checks: { checker, clientChecks },
   });
   const audits = new AuditService({
     sources: resolver.sources,
@@ -234,13 +244,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await registerCors(app, config.CORS_ORIGINS);
   await registerSwagger(app);
   await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(lookupRoutes, {
-    lookup,
-    checker,
-    clientChecks,
-    rateLimitMax: config.RATE_LIMIT_MAX,
-    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
-  });
+  await app.register(discoveryBudget, { lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+  await app.register(lookupRoutes, { lookup });
   await app.register(checkRoutes, { checker, clientChecks });
   await app.register(auditRoutes, { audits, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });

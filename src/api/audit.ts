@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alternativeSchema, checkSchema, protocolSchema, securitySchema, sourceOutcomeSchema } from './schemas.js';
+import { alternativeSchema, checkSchema, protocolSchema, securitySchema, sourceErrorCodeSchema, sourceOutcomeSchema } from './schemas.js';
 
 /** How bad a finding is: `error` breaks clients or security, `warning` some clients or a risk, `info` a note. */
 export const auditSeveritySchema = z.enum(['error', 'warning', 'info']);
@@ -173,7 +173,7 @@ export const auditMethodSchema = z.object({
   ms: z.number(),
   url: z.string().optional().describe('The URL fetched or DNS name queried'),
   detail: z.string().optional(),
-  error: z.string().optional().describe('Stable error code of a failed method'),
+  error: sourceErrorCodeSchema.optional().describe('Stable error code of a failed or refused method'),
   servers: z.array(auditMethodServerSchema),
   alternatives: z.array(alternativeSchema),
   agreement: auditAgreementSchema.describe(

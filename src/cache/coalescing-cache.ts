@@ -52,6 +52,11 @@ export class CoalescingCache<V extends object> {
     return this.#flights.size;
   }
 
+  /** Whether a computation for the key is running now. */
+  isComputing(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
   get size(): number {
     return this.#lru.size;
   }

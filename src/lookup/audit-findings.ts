@@ -8,7 +8,7 @@ import {
   type AuditMethodServer,
   type AuditServer,
 } from '../api/audit.js';
-import type { CheckErrorCode } from '../api/schemas.js';
+import type { CheckErrorCode, SourceErrorCode } from '../api/schemas.js';
 import { portSecurityConflict } from '../formats/port-security.js';
 import { PLAINTEXT_LOGIN_WARNING } from '../probes/check-server.js';
 
@@ -36,8 +36,9 @@ const DOCUMENT_METHODS: ReadonlySet<string> = new Set(['autoconfig', 'pacc']);
 /** Methods that are the domain's own publication (the others are databases, MX hosts or guesses). */
 const OWN_METHODS: ReadonlySet<string> = new Set([...DEDICATED_METHODS, 'pacc', 'autoconfig-well-known', 'http-autoconfig', 'autodiscover']);
 /** Error codes of a fetch that got no document to read (the others are about a document that was served). */
-export const TRANSPORT_ERRORS: ReadonlySet<string> = new Set([
-  'connect_failed', 'dns_failed', 'no_such_host', 'tls_error', 'http_error', 'blocked', 'invalid_url', 'redirect_refused', 'too_many_redirects', 'internal_error',
+export const TRANSPORT_ERRORS: ReadonlySet<SourceErrorCode> = new Set<SourceErrorCode>([
+  'connect_failed', 'dns_failed', 'no_such_host', 'tls_error', 'http_error', 'blocked', 'invalid_url', 'redirect_refused', 'too_many_redirects', 'timeout', 'aborted',
+  'outbound_budget', 'internal_error',
 ]);
 /** Check error codes that mean the server could not be used at all. */
 const UNREACHABLE: ReadonlySet<CheckErrorCode> = new Set(['dns_failed', 'connect_refused', 'connect_timeout', 'timeout', 'tls_failed', 'protocol_error']);

@@ -1,7 +1,20 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errorBody } from '../api/errors.js';
+import { ApiError, errorBody, retryAfterSeconds } from '../api/errors.js';
 import type { ErrorCode } from '../api/schemas.js';
+
+/** HTTP status of each stable API error code: the one table (the codes themselves are listed in api/schemas.ts). */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  busy: 503,
+  timeout: 504,
+};
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 404) return 'not_found';
@@ -40,7 +53,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {
-      reply.headers(error.headers).code(error.status).send({ ...error.extra, ...errorBody(error.code, error.message) });
+      const { retryAfterMs, extra } = error.details;
+      if (retryAfterMs !== undefined) reply.header('retry-after', retryAfterSeconds(retryAfterMs));
+      reply.code(ERROR_STATUS[error.code]).send({ ...extra, ...errorBody(error.code, error.message) });
       return;
     }
     if (hasZodFastifySchemaValidationErrors(error)) {

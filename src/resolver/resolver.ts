@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import { BusyError, RateLimitedError } from '../api/errors.js';
 import type { Log as Logger } from '../logging/log.js';
 import type { LookupSubject } from '../api/input.js';
 import type { Instruction, SourceReport, Warning } from '../api/schemas.js';
@@ -7,6 +7,7 @@ import type { Provider } from '../provider-db/schema.js';
 import type { CandidateAlternative, CandidateServer, SettledSource, Source, SourceResult } from '../sources/types.js';
 import { capPerProtocol, droppedServersNote } from '../formats/document-limits.js';
 import { portSecurityConflict } from '../formats/port-security.js';
+import { bestIsFinal } from '../sources/ranked-runner.js';
 import { TlsOutcomes } from '../sources/tls-outcomes.js';
 import { rankServers } from '../formats/rank.js';
 import { answerWarnings } from './warnings.js';
@@ -93,7 +94,7 @@ export class Resolver {
 
   /**
    * Runs one discovery. Security: one discovery fans out into many outbound requests, so at most
-   * `maxConcurrent` run at once; beyond that the call is refused at once with ApiError `busy`
+   * `maxConcurrent` run at once; beyond that the call is refused at once with BusyError
    * (never queued, never cached), while callers sharing a running discovery are not counted twice.
    * One client may hold at most `maxPerClient` of those slots: a client that names domains whose
    * DNS never answers holds each slot for a whole DNS timeout, and without this share a handful of
@@ -105,16 +106,13 @@ export class Resolver {
     const client = options.client;
     const mine = client === undefined ? undefined : this.#byClient.get(client);
     if (mine && mine.length >= this.#maxPerClient) {
-      const endsIn = Math.min(...mine) - now();
-      const retryAfter = retryAfterSeconds(endsIn);
-      throw new ApiError(
-        'rate_limited',
+      throw new RateLimitedError(
         `this client already has ${mine.length} new lookups being worked out; try again when one has finished`,
-        { 'Retry-After': retryAfter },
+        Math.min(...mine) - now(),
       );
     }
     if (this.#running >= this.#maxConcurrent) {
-      throw new ApiError('busy', 'too many lookups are being worked out right now; please try again in a moment', { 'Retry-After': '1' });
+      throw new BusyError('too many lookups are being worked out right now; please try again in a moment', 1000);
     }
     // When this discovery ends at the latest (its deadline, plus the companions' grace).
     const endsBy = now() + options.deadlineMs + this.#companionGraceMs;
@@ -251,9 +249,7 @@ export class Resolver {
           if (pendingLingering().length === 0) finish();
           return;
         }
-        const best = ranked.find((source) => results.get(source)?.result.outcome === 'found');
-        const pendingBetter = ranked.some((source) => !results.has(source) && (!best || source.priority < best.priority));
-        if (!pendingBetter) return settleRanked();
+        if (bestIsFinal(ranked.map((source) => results.get(source)), (entry) => entry.result.outcome === 'found')) return settleRanked();
         // A deferred source starts now once the better-ranked sources it defers to (the undeferred
         // ones: deferred sources start side by side, not one after another) have all ended.
         for (const [source, timer] of deferred) {

@@ -2,14 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { auditResultSchema } from '../api/audit.js';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import { ApiError, BusyError, RateLimitedError } from '../api/errors.js';
 import { parseLookupInput } from '../api/input.js';
-import { errorBodySchema } from '../api/schemas.js';
+import { errorBodySchema, queryBoolean } from '../api/schemas.js';
 import type { AuditService } from '../lookup/audit.js';
 import { clientKey } from '../net/client-key.js';
 import type { WindowCounter } from '../probes/budgets.js';
-import { queryBoolean } from './lookup.js';
-import { abortWhenClientLeaves, liveCheckBudget } from './request-guards.js';
+import { untilClientLeaves } from './client-gone.js';
+import { liveCheckBudget } from './request-guards.js';
 
 const auditQuerySchema = z.object({
   domain: z.string().max(320).optional().describe('The mail domain to audit'),
@@ -47,20 +47,16 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
       const input = parseLookupInput({ domain: request.query.domain });
       if (!input.ok) throw new ApiError('invalid_input', request.query.domain === undefined ? 'give the query parameter domain' : input.message);
       const domain = input.subject.domain;
-      const gone = abortWhenClientLeaves(reply);
-      try {
-        const outcome = await options.audits.audit(domain, { client: clientKey(request.ip), signal: gone.signal, fresh: request.query.fresh });
-        if (!outcome.ok) {
-          const headers = { 'retry-after': retryAfterSeconds(outcome.retryAfterMs) };
-          if (outcome.code === 'rate_limited') throw new ApiError('rate_limited', outcome.message, headers);
-          if (outcome.code === 'busy') throw new ApiError('busy', outcome.message, headers);
-          throw new ApiError('timeout', outcome.message);
-        }
-        request.logFields = { route: AUDIT_ROUTE, domain, outcome: 'found', cached: outcome.audit.cached };
-        return outcome.audit;
-      } finally {
-        gone.dispose();
+      const outcome = await untilClientLeaves(request, reply, (signal) =>
+        options.audits.audit(domain, { client: clientKey(request.ip), signal, fresh: request.query.fresh }),
+      );
+      if (!outcome.ok) {
+        if (outcome.code === 'rate_limited') throw new RateLimitedError(outcome.message, outcome.retryAfterMs);
+        if (outcome.code === 'busy') throw new BusyError(outcome.message, outcome.retryAfterMs);
+        throw new ApiError('timeout', outcome.message);
       }
+      request.logFields = { route: AUDIT_ROUTE, domain, outcome: 'found', cached: outcome.audit.cached };
+      return outcome.audit;
     },
   );
 };

@@ -1,5 +1,5 @@
-import type { FastifyReply, onRequestHookHandler } from 'fastify';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import type { onRequestHookHandler } from 'fastify';
+import { RateLimitedError, retryAfterSeconds } from '../api/errors.js';
 import { clientKey } from '../net/client-key.js';
 import type { WindowCounter } from '../probes/budgets.js';
 
@@ -12,17 +12,6 @@ export function liveCheckBudget(clientChecks: WindowCounter): onRequestHookHandl
   return (request, _reply, done) => {
     const taken = clientChecks.take(clientKey(request.ip));
     if (taken.ok) return done();
-    const wait = retryAfterSeconds(taken.retryAfterMs);
-    done(new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait }));
+    done(new RateLimitedError(`too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`, taken.retryAfterMs));
   };
-}
-
-/** A signal that fires when the client goes away before its answer was sent; `dispose` stops watching. */
-export function abortWhenClientLeaves(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
-  const gone = new AbortController();
-  const onClose = () => {
-    if (!reply.sent) gone.abort(new Error('client disconnected'));
-  };
-  reply.raw.once('close', onClose);
-  return { signal: gone.signal, dispose: () => reply.raw.removeListener('close', onClose) };
 }

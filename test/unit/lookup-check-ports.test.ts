@@ -62,7 +62,7 @@ describe('lookup?check=true: bounded fan-out', () => {
   after(() => app.close());
 
   it('checks at most MAX_CHECKS_PER_LOOKUP servers of one answer, best first', async () => {
-    const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/routes/lookup.js');
+    const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/lookup/check-answer.js');
     const body = lookupResultSchema.parse((await app.inject('/v1/lookup?domain=many.test&check=true')).json());
     assert.equal(calls, MAX_CHECKS_PER_LOOKUP);
     assert.ok(body.incoming.length > MAX_CHECKS_PER_LOOKUP);
