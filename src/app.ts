@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
 import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
@@ -7,13 +8,14 @@ import type { Log } from './logging/log.js';
 import { AuditService } from './lookup/audit.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
-import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-limits.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
-import { registerCors } from './plugins/cors.js';
+import { connectionLimits } from './plugins/connection-limits.js';
+import { cors } from './plugins/cors.js';
 import { discoveryBudget } from './plugins/discovery-budget.js';
-import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
-import { registerSwagger } from './plugins/swagger.js';
+import { errorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
+import { requestLog } from './plugins/request-log.js';
+import { swagger } from './plugins/swagger.js';
 import { WindowCounter } from './probes/budgets.js';
 import { LiveChecker } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
@@ -25,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
 import { widgetRoutes } from './routes/widget.js';
+import type { HttpClient } from './net/http.js';
 import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
 
@@ -56,25 +59,16 @@ export interface AppServices {
   checker: ServerChecker;
   /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check, lookup?check=true and audits. */
   clientChecks: WindowCounter;
+  /** Domain audits (GET /v1/audit): every source run to its end, every server checked. */
   audits: AuditService;
+  /** The fetcher of every HTTP source (closed with the app). */
+  http: HttpClient;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: AppServices;
   }
-  interface FastifyRequest {
-    /** What a route adds to the one log line of its request (privacy: never an address). */
-    logFields: RequestLogFields | null;
-  }
-}
-
-/** Fields a route adds to its request's log line; `route` spares the hot path Fastify's routeOptions getter. */
-export interface RequestLogFields {
-  route?: string;
-  domain: string;
-  outcome: 'found' | 'not-found';
-  cached: boolean;
 }
 
 /** Builds the network door from configuration: resolver, address policy, connector. */
@@ -108,10 +102,10 @@ function isProber(checker: ServerChecker): checker is ServerChecker & Prober {
   return typeof (checker as Partial<Prober>).probe === 'function';
 }
 
-/** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
-export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+/** Fastify's options from configuration: timeouts, limits, logging, proxy trust. */
+function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Server> {
   const headersTimeoutMs = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
-  const app = Fastify({
+  return {
     logger: deps.logger ?? {
       level: config.LOG_LEVEL,
       // Privacy: never log full addresses or local parts. Nothing logs `req` or the URL (Fastify's
@@ -132,50 +126,42 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
     },
     trustProxy: config.TRUST_PROXY,
-    // Fastify's own two lines per request are replaced by the one onResponse line below.
+    // Fastify's own two lines per request are replaced by the request-log plugin's one.
     logController: new LogController({ disableRequestLogging: true }),
     // Requests log through the app's logger itself rather than a child per request (a child costs
     // an object and a serialised binding on every request, see npm run bench); the lines that
-    // concern a request carry its `reqId` field explicitly. (So a route-level `logLevel` would have
-    // no effect; no route sets one.)
+    // concern a request carry its `reqId` field explicitly.
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
     // Routing errors (bad percent-encoding, overlong path parameters) get the stable error shape too.
     frameworkErrors: frameworkErrorHandler,
-  });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  };
+}
 
-  const network = deps.network ?? createNetwork(config, app.log);
+/** Wires the core from configuration: network, checker, sources, resolver, cache, lookup service. */
+export function createServices(config: Config, deps: AppDeps, log: Log): AppServices {
+  const network = deps.network ?? createNetwork(config, log);
   const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
   const checker = deps.checker ?? createChecker(config, network, deps.clock);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
   const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
-  const clientChecks = new WindowCounter({
-    max: config.CHECK_RATE_LIMIT_MAX,
-    windowMs: config.RATE_LIMIT_WINDOW_MS,
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  });
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({
+  const clientChecks = new WindowCounter({ max: config.CHECK_RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, clock: deps.clock });
+  const sources = deps.sources ?? createDefaultSources({
     providerDb: deps.providerDb,
     network,
     http,
     prober,
     ispdbUrls: config.ISPDB_URLS,
     guessTimeoutMs: Math.min(config.CHECK_TIMEOUT_MS, 3_000),
-  }), {
+  });
+  const resolver = new Resolver(sources, {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
   });
-  const lookupCache = new CoalescingCache<Discovery>({
-    maxEntries: config.CACHE_MAX_ENTRIES,
-    maxBytes: config.CACHE_MAX_BYTES,
-    sizeOf: discoverySize,
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  });
+  const lookupCache = new CoalescingCache<Discovery>({ maxEntries: config.CACHE_MAX_ENTRIES, maxBytes: config.CACHE_MAX_BYTES, sizeOf: discoverySize, clock: deps.clock });
   // Only when the provider database is one of the sources (tests may replace them).
   const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
   const lookup = new LookupService({
@@ -183,7 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     cache: lookupCache,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
     cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
-    log: app.log,
+    log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
     checks: { checker, clientChecks },
   });
@@ -191,63 +177,47 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sources: resolver.sources,
     checker,
     clientChecks,
-    log: app.log,
+    log,
     deadlineMs: config.LOOKUP_TIMEOUT_MS,
     cacheTtlS: config.CHECK_CACHE_TTL_S,
     maxConcurrent: config.AUDIT_CONCURRENCY,
     maxPerClient: config.AUDIT_PER_CLIENT_MAX,
-    ...(deps.clock ? { clock: deps.clock } : {}),
+    clock: deps.clock,
   });
-  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits });
+  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits, http };
+}
 
-  // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
-  app.decorateRequest('logFields', null);
-  // Callback style (no promise per request): this runs for every response.
-  app.addHook('onResponse', (request, reply, done) => {
-    const fields = request.logFields;
-    // One object literal, no spread: this runs for every response (see npm run bench).
-    request.log.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        route: fields?.route ?? request.routeOptions.url ?? 'unknown',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        domain: fields?.domain,
-        outcome: fields?.outcome,
-        cached: fields?.cached,
-      },
-      'request',
-    );
-    done();
-  });
-
-  // Security: connections to the service itself are bounded server-wide (maxConnections: Node
-  // closes the excess before reading it) and per client; behind a trusted proxy every connection
-  // comes from the proxy, so the per-client cap is left to the proxy (see README, production set-up).
-  app.server.maxConnections = config.MAX_CONNECTIONS;
-  const connectionLimits = limitConnections(app.server, {
-    perClientMax: config.TRUST_PROXY ? 0 : config.CONNECTIONS_PER_CLIENT_MAX,
-    logIntervalMs: deps.connectionLogIntervalMs ?? CONNECTION_LOG_INTERVAL_MS,
-    log: app.log,
-  });
-
+/** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions(config, deps));
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const services = createServices(config, deps, app.log);
+  app.decorate('services', services);
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
-    connectionLimits.stop();
-    network.dns.cancel();
-    await http.close();
+    services.network.dns.cancel();
+    await services.http.close();
   });
 
-  registerErrorHandler(app);
-  await registerCors(app, config.CORS_ORIGINS);
-  await registerSwagger(app);
+  await app.register(requestLog);
+  // Behind a trusted proxy every connection comes from the proxy, so the per-client cap is left to
+  // the proxy (see README, production set-up).
+  await app.register(connectionLimits, {
+    maxConnections: config.MAX_CONNECTIONS,
+    perClientMax: config.TRUST_PROXY ? 0 : config.CONNECTIONS_PER_CLIENT_MAX,
+    logIntervalMs: deps.connectionLogIntervalMs,
+  });
+  await app.register(errorHandler);
+  await app.register(cors, { origins: config.CORS_ORIGINS });
+  await app.register(swagger);
+  await app.register(discoveryBudget, { lookup: services.lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+
   await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(discoveryBudget, { lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
-  await app.register(lookupRoutes, { lookup });
-  await app.register(checkRoutes, { checker, clientChecks });
-  await app.register(auditRoutes, { audits, clientChecks });
+  await app.register(lookupRoutes, { lookup: services.lookup });
+  await app.register(checkRoutes, { checker: services.checker, clientChecks: services.clientChecks });
+  await app.register(auditRoutes, { audits: services.audits, clientChecks: services.clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;

@@ -40,10 +40,10 @@ function logFields(request: FastifyRequest, subject: LookupSubject, outcome: Loo
   };
 }
 
-/** GET /v1/lookup: settings for an address or a domain. Needs the discovery-budget plugin. */
-export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, { lookup }) => {
+/** JSON of answer objects, made once per object (domain-only cache hits are one object per discovery). */
+function memoisedJson(): (data: object) => string {
   const serialized = new WeakMap<object, string>();
-  const toJson = (data: object): string => {
+  return (data) => {
     let json = serialized.get(data);
     if (json === undefined) {
       json = JSON.stringify(data);
@@ -51,25 +51,36 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
     }
     return json;
   };
+}
+
+/**
+ * The hot path, as the route's first hook: a plain query whose domain is cached is answered with
+ * ready JSON, skipping validation and the handler (see npm run bench). Anything else, repeated or
+ * extra parameters included, takes the validated path; the input parsed here is kept for it.
+ */
+function answerFromCache(lookup: LookupService, toJson: (data: object) => string) {
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    const input = plainQueryInput(request.query as Record<string, unknown>);
+    if (input === null) return done();
+    request.discoveryRequest = { input, fresh: false, check: false };
+    const hit = input.ok ? lookup.fromCache(input.subject) : undefined;
+    if (!input.ok || !hit?.found) return done();
+    logFields(request, input.subject, hit);
+    // A string with a JSON content type goes out as it is (no serializer, no handler). An address
+    // gets its own answer object (usernames filled in) each time: nothing to memoise.
+    const json = input.subject.email === null ? toJson(hit.result) : JSON.stringify(hit.result);
+    void reply.type('application/json; charset=utf-8').send(json);
+  };
+}
+
+/** GET /v1/lookup: settings for an address or a domain. Needs the discovery-budget plugin. */
+export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, { lookup }) => {
+  const toJson = memoisedJson();
   app.withTypeProvider<ZodTypeProvider>().get(
     LOOKUP_ROUTE,
     {
       config: { discoveryBudget: true },
-      // The hot path: a plain query whose domain is cached is answered in the first hook with ready
-      // JSON, skipping validation and the handler (see npm run bench). Anything else, repeated or
-      // extra parameters included, takes the validated path; the input parsed here is kept for it.
-      onRequest: (request, reply, done) => {
-        const input = plainQueryInput(request.query as Record<string, unknown>);
-        if (input === null) return done();
-        request.discoveryRequest = { input, fresh: false, check: false };
-        const hit = input.ok ? lookup.fromCache(input.subject) : undefined;
-        if (!input.ok || !hit?.found) return done();
-        logFields(request, input.subject, hit);
-        // A string with a JSON content type goes out as it is (no serializer, no handler). An address
-        // gets its own answer object (usernames filled in) each time: nothing to memoise.
-        const json = input.subject.email === null ? toJson(hit.result) : JSON.stringify(hit.result);
-        void (reply as FastifyReply).type('application/json; charset=utf-8').send(json);
-      },
+      onRequest: answerFromCache(lookup, toJson),
       // Runs before the discovery budget's hook (which reads discoveryRequest); bad input is refused
       // here, before it could cost the client anything.
       preHandler: (request, _reply, done) => {
@@ -88,7 +99,7 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
       },
       // Bodies are built from typed objects, so the schema documents them (OpenAPI) and the tests
       // parse them with it; re-validating 2–3 KB through zod on every response cost about a tenth of
-      // the hot path's CPU (npm run bench). Domain-only cache hits are one object: JSON made once.
+      // the hot path's CPU (npm run bench).
       serializerCompiler: () => (data) => (typeof data === 'object' && data !== null ? toJson(data) : JSON.stringify(data)),
     },
     async (request, reply) => {

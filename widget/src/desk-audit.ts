@@ -2,6 +2,7 @@
 // the servers' live checks, and every raw answer expandable.
 import type { AuditOutcome, AuditResult } from './api.js';
 import { h, replaceChildren, type Child } from './dom.js';
+import { fill } from './i18n.js';
 
 type Finding = AuditResult['findings'][number];
 type Method = AuditResult['methods'][number];
@@ -14,11 +15,6 @@ export const AUDIT_STRINGS = {
   running: 'Auditing {domain}: asking every publication method and checking every server live…',
   status: '{domain}: {errors} problems, {warnings} warnings, {notes} notes ({ms} ms{cached}).',
   fromCache: ', from cache',
-  rateLimited: 'Rate limited: {message}',
-  retryIn: ' (retry in {seconds} s)',
-  invalid: 'Invalid input: {message}',
-  failed: 'Error{status}: {message}',
-  noAnswer: 'the service did not answer',
   heading: 'Audit of {domain}',
   verdictOk: 'No problems found',
   verdictBad: 'Problems found',
@@ -60,11 +56,6 @@ export const AUDIT_STRINGS = {
 
 const S = AUDIT_STRINGS;
 
-/** Fills `{name}` placeholders. */
-function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
-}
-
 const methodName = (name: string) => S.methodNames[name] ?? name;
 const badge = (text: string, kind: string) => h('span', { class: `pill ${kind}` }, text);
 const MARKS = { ok: '✓', bad: '✗', warn: '!', info: 'i', none: '–' } as const;
@@ -83,14 +74,8 @@ export function auditDomain(query: string): string {
   return text.includes('@') ? text.slice(text.lastIndexOf('@') + 1) : text;
 }
 
-/** Shows an audit answer (or why there is none) in the desk's status line and output area. */
-export function renderAudit(status: HTMLElement, out: HTMLElement, outcome: AuditOutcome): void {
-  if (outcome.kind !== 'ok') {
-    status.className = 'status problem';
-    replaceChildren(status, failureText(outcome));
-    replaceChildren(out);
-    return;
-  }
+/** Shows an audit in the desk's status line and output area (failures are the desk's own status line). */
+export function renderAudit(status: HTMLElement, out: HTMLElement, outcome: Extract<AuditOutcome, { kind: 'ok' }>): void {
   const { audit } = outcome;
   // The request worked: the status line is plain; the verdict below says whether the domain has problems.
   status.className = 'status';
@@ -106,14 +91,6 @@ export function renderAudit(status: HTMLElement, out: HTMLElement, outcome: Audi
     serversBlock(audit.servers),
     h('section', { class: 'block' }, h('details', { class: 'raw' }, h('summary', {}, S.rawAudit), h('pre', {}, JSON.stringify(audit, null, 2)))),
   );
-}
-
-function failureText(outcome: Exclude<AuditOutcome, { kind: 'ok' }>): string {
-  if (outcome.kind === 'rate-limited') {
-    return fill(S.rateLimited, { message: outcome.message }) + (outcome.retryAfterS ? fill(S.retryIn, { seconds: outcome.retryAfterS }) : '');
-  }
-  if (outcome.kind === 'invalid') return fill(S.invalid, { message: outcome.message });
-  return fill(S.failed, { status: outcome.status ? ` ${outcome.status}` : '', message: outcome.message || S.noAnswer });
 }
 
 function verdictBlock(audit: AuditResult): HTMLElement {
