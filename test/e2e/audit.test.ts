@@ -204,6 +204,10 @@ describe('audit end to end: stale http autoconfig, bad certificates, no SRV (dns
     assert.equal(await page.locator('li.finding').count(), 0);
     await page.goBack();
     await page.locator('li.finding').first().waitFor();
+    // On a phone the form (with its extra button) wraps and the audit's tables scroll in their own box.
+    await page.setViewportSize({ width: 375, height: 800 });
+    const width = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as number[];
+    assert.ok((width[0] ?? 999) <= (width[1] ?? 0), `the audit view scrolls sideways: ${width.join(' > ')}`);
     assert.deepEqual(problems, []);
     await context.close();
   });
