@@ -24,6 +24,9 @@ import { providerRoutes } from './routes/providers.js';
 import { widgetRoutes } from './routes/widget.js';
 import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
+import { sharedRateLimitStore } from './plugins/rate-limit-store.js';
+import { connectSharedState, sharedChecks, sharedDiscoveries, type SharedState } from './shared-state.js';
+import type { SharedStore, StoreEvents } from './store/types.js';
 
 /** What buildApp needs besides configuration; tests substitute any part. */
 export interface AppDeps {
@@ -41,6 +44,10 @@ export interface AppDeps {
   widgetDir?: string;
   /** Interval of the refused-connections warning (tests; default CONNECTION_LOG_INTERVAL_MS). */
   connectionLogIntervalMs?: number;
+  /** A shared store to use instead of REDIS_URL's (tests: one MemoryStore for several apps). */
+  sharedStore?: SharedStore;
+  /** Metrics callbacks of the shared state (Redis up/down, errors, which cache layer answered). */
+  storeEvents?: StoreEvents;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -53,6 +60,8 @@ export interface AppServices {
   checker: ServerChecker;
   /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check and lookup?check=true. */
   clientChecks: WindowCounter;
+  /** The fleet's shared state (REDIS_URL or deps.sharedStore); null in a single process. */
+  shared: SharedState | null;
 }
 
 declare module 'fastify' {
@@ -88,7 +97,7 @@ export function createNetwork(config: Config, log?: Pick<Log, 'debug'>): Network
 }
 
 /** Builds the live checker from configuration: limits, cache and time limit of live checks. */
-export function createChecker(config: Config, network: Network, clock?: Clock): LiveChecker {
+export function createChecker(config: Config, network: Network, clock?: Clock, shared: SharedState | null = null): LiveChecker {
   return new LiveChecker({
     network,
     timeoutMs: config.CHECK_TIMEOUT_MS,
@@ -97,6 +106,7 @@ export function createChecker(config: Config, network: Network, clock?: Clock): 
     targetLimitMax: config.CHECK_TARGET_LIMIT_MAX,
     targetWindowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(clock ? { clock } : {}),
+    ...sharedChecks(shared),
   });
 }
 
@@ -145,14 +155,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const network = deps.network ?? createNetwork(config, app.log);
   const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
-  const checker = deps.checker ?? createChecker(config, network, deps.clock);
+  const shared = await connectSharedState(config, app.log, { ...(deps.sharedStore ? { store: deps.sharedStore } : {}), ...(deps.storeEvents ? { events: deps.storeEvents } : {}) });
+  const checker = deps.checker ?? createChecker(config, network, deps.clock, shared);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
-  const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
+  const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock, shared);
   const clientChecks = new WindowCounter({
     max: config.CHECK_RATE_LIMIT_MAX,
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(shared ? { shared: { counter: shared.store, kind: 'client-checks' } } : {}),
   });
   const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http, prober }), {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
@@ -160,21 +172,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
   });
   const lookupCache = new CoalescingCache<Discovery>({
-    maxEntries: config.CACHE_MAX_ENTRIES,
+    // With a fleet the local cache is a small one in front of the shared store.
+    maxEntries: shared ? Math.min(config.CACHE_MAX_ENTRIES, config.REDIS_LOCAL_MAX_ENTRIES) : config.CACHE_MAX_ENTRIES,
     maxBytes: config.CACHE_MAX_BYTES,
     sizeOf: discoverySize,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   // Only when the provider database is one of the sources (tests may replace them).
   const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
+  const answersOffline = (domain: string) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined;
   const lookup = new LookupService({
     resolver,
     cache: lookupCache,
     config,
     log: app.log,
-    answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    answersOffline,
+    ...(shared ? { shared: sharedDiscoveries(config, shared, answersOffline) } : {}),
+    ...(deps.storeEvents ? { events: deps.storeEvents } : {}),
   });
-  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
+  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks, shared });
 
   // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
   app.decorateRequest('logFields', null);
@@ -214,6 +230,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     connectionLimits.stop();
     network.dns.cancel();
     await http.close();
+    if (shared?.owned) await shared.store.close();
   });
 
   registerErrorHandler(app);
@@ -226,6 +243,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clientChecks,
     rateLimitMax: config.RATE_LIMIT_MAX,
     rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+    ...(shared ? { rateLimitStore: sharedRateLimitStore(shared.store) } : {}),
   });
   await app.register(checkRoutes, { checker, clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });

@@ -5,6 +5,8 @@ import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
+import type { StoreEvents } from '../store/types.js';
+import type { SharedDiscoveries } from './shared-discoveries.js';
 
 /** Plain-language reason shown with the recommendation (the widget translates by `recommended`). */
 export const WHY_IMAP =
@@ -27,6 +29,10 @@ export interface LookupServiceDeps {
   log: Logger;
   /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
   answersOffline?: (domain: string) => boolean;
+  /** Fleet-wide discoveries (REDIS_URL set): looked up behind the local cache on a miss. */
+  shared?: SharedDiscoveries;
+  /** Metrics callbacks: a lookup answered from this replica's memory reports `local`. */
+  events?: StoreEvents;
 }
 
 /** Room for the looked-up domain in a rendered answer (a DNS name has at most 253 characters), in characters. */
@@ -122,22 +128,25 @@ export class LookupService {
    * one: callers joining a discovery already under way share it and are never counted again.
    */
   async lookup(subject: LookupSubject, options: { signal?: AbortSignal; fresh?: boolean; client?: string } = {}): Promise<LookupOutcome> {
-    const { value, cached } = await this.deps.cache.get(
-      subject.domain,
-      async (signal) => {
-        const discovery = await this.deps.resolver.resolve({
-          subject,
-          signal,
-          deadlineMs: this.deps.config.LOOKUP_TIMEOUT_MS,
-          log: this.deps.log,
-          client: options.client,
-        });
-        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.config) };
-      },
-      options,
-    );
+    const discover = async (signal: AbortSignal) => {
+      const discovery = await this.deps.resolver.resolve({
+        subject,
+        signal,
+        deadlineMs: this.deps.config.LOOKUP_TIMEOUT_MS,
+        log: this.deps.log,
+        client: options.client,
+      });
+      return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.config) };
+    };
+    // One report per computation (callers joining it share it); the shared layer reports its own.
+    const shared = this.deps.shared;
+    const compute = shared
+      ? (signal: AbortSignal) => shared.get(subject.domain, discover, signal, options.fresh)
+      : (signal: AbortSignal) => (this.deps.events?.onCacheLayer?.('miss'), discover(signal));
+    const { value, cached } = await this.deps.cache.get(subject.domain, compute, options);
+    if (cached) this.deps.events?.onCacheLayer?.('local');
     if (!value.found) return notFound(value);
-    return { found: true, result: toLookupResult(value, subject, cached) };
+    return { found: true, result: toLookupResult(value, subject, cached || (shared?.fromStore(value) ?? false)) };
   }
 
   /** Domain-only answers per cached discovery: the same for every caller, so built once. */
@@ -152,6 +161,8 @@ export class LookupService {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
     if (!value.found) return notFound(value);
+    // Counted for found answers only: the route asks again for a cached not-found answer.
+    this.deps.events?.onCacheLayer?.('local');
     if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {

@@ -36,11 +36,12 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
       // Security: every check opens a connection chosen by the caller, so each request (valid or
       // not, as it is counted before validation) takes one from the client's live-check budget,
       // the same budget every check of lookup?check=true takes from.
-      onRequest: (request, _reply, done) => {
-        const taken = options.clientChecks.take(clientKey(request.ip));
-        if (taken.ok) return done();
+      // (Asynchronous: with REDIS_URL the count is the fleet's.)
+      onRequest: async (request) => {
+        const taken = await options.clientChecks.take(clientKey(request.ip));
+        if (taken.ok) return;
         const wait = retryAfterSeconds(taken.retryAfterMs);
-        done(new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait }));
+        throw new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait });
       },
       schema: {
         summary: 'Check a mail server live, without credentials',

@@ -1,4 +1,4 @@
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -48,6 +48,8 @@ export interface LookupRoutesOptions {
   rateLimitMax?: number;
   /** Rate-limit window in ms (RATE_LIMIT_WINDOW_MS, default 60000). */
   rateLimitWindowMs?: number;
+  /** Where the per-client counts live (REDIS_URL: the fleet's, see plugins/rate-limit-store.ts); default this process's memory. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
 }
 
 /**
@@ -122,7 +124,11 @@ function exemptFromDiscoveryLimit(
 export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, options) => {
   // Registered in this plugin's scope so the limit applies to the route below whatever the app registers later.
   // Keyed like every per-client limit: IPv4 address or IPv6 /64 (see clientKey).
-  await app.register(rateLimit, { global: false, keyGenerator: (request) => clientKey(request.ip) });
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (request) => clientKey(request.ip),
+    ...(options.rateLimitStore ? { store: options.rateLimitStore } : {}),
+  });
   const pending = new PendingDiscoveries();
   // Per-request state as request properties rather than WeakMaps keyed by the request: entries
   // keyed by short-lived objects cost the garbage collector on every request (see npm run bench).
@@ -270,7 +276,7 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
             // request, so check=true is no way around it. Taken synchronously in server order, so
             // when the budget runs out mid-answer the best-ranked servers were the ones checked and
             // the rest say rate_limited (the answer itself is still given).
-            const taken = clientChecks.take(client);
+            const taken = await clientChecks.take(client);
             if (!taken.ok) {
               server.check = refusal(server, 'rate_limited', `too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`);
               return;
