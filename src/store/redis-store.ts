@@ -82,7 +82,9 @@ export class RedisStore implements SharedStore {
       connectTimeout: Math.max(1_000, options.timeoutMs * 10),
       maxRetriesPerRequest: 0,
     };
-    this.#client = new Redis(options.url, { ...common, enableOfflineQueue: false, commandTimeout: options.timeoutMs }) as Redis & Scripted;
+    // ioredis's own command timeout is only a backstop that drops calls stuck in a stalled Redis;
+    // the time limit that matters is #call's (see there).
+    this.#client = new Redis(options.url, { ...common, enableOfflineQueue: false, commandTimeout: Math.max(options.timeoutMs * 10, 2_000) }) as Redis & Scripted;
     this.#client.defineCommand('msFinish', { numberOfKeys: 2, lua: FINISH_SCRIPT });
     this.#client.defineCommand('msExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
     this.#client.defineCommand('msIncr', { numberOfKeys: 1, lua: INCR_SCRIPT });
@@ -171,17 +173,34 @@ export class RedisStore implements SharedStore {
     for (const set of this.#waiters.values()) for (const wake of [...set]) wake();
   }
 
-  /** Runs one Redis call unless the store is unavailable; a failure is reported and returned as FAILED. */
-  async #call<T>(run: () => Promise<T>): Promise<T | typeof FAILED> {
-    if (!this.available) return FAILED;
-    try {
-      return await run();
-    } catch (error) {
-      this.#options.events?.onRedisError?.();
-      // A timeout on a live connection means Redis is slow (or stopped): stop asking until a ping answers.
-      if (error instanceof Error && /timed out/i.test(error.message)) this.#trip();
-      return FAILED;
-    }
+  /**
+   * Runs one Redis call unless the store is unavailable; a failure or a call over REDIS_TIMEOUT_MS
+   * is reported and returned as FAILED. The time limit is judged after the event loop has read
+   * whatever arrived meanwhile (the timer's verdict waits for one setImmediate, which runs after the
+   * poll phase): a replica whose own event loop was busy must not blame Redis for a reply that was
+   * already there, or it would stop sharing under load.
+   */
+  #call<T>(run: () => Promise<T>): Promise<T | typeof FAILED> {
+    if (!this.available) return Promise.resolve(FAILED);
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (value: T | typeof FAILED, failure?: 'error' | 'timeout') => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (failure) {
+          this.#options.events?.onRedisError?.();
+          // A timeout on a live connection means Redis is slow (or stopped): stop asking until a ping answers.
+          if (failure === 'timeout') this.#trip();
+        }
+        resolve(value);
+      };
+      const timer = setTimeout(() => setImmediate(() => settle(FAILED, 'timeout')), this.#options.timeoutMs);
+      run().then(
+        (value) => settle(value),
+        (error: unknown) => settle(FAILED, error instanceof Error && /timed out/i.test(error.message) ? 'timeout' : 'error'),
+      );
+    });
   }
 
   #trip(): void {
