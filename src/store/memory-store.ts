@@ -56,6 +56,11 @@ export class MemoryStore implements SharedStore {
     return { status: 'acquired', token };
   }
 
+  async claim(cacheKey: string, lockKey: string, ttlMs: number): Promise<CacheRead | LockAttempt> {
+    const read = await this.get(cacheKey);
+    return read.status === 'miss' ? this.acquire(lockKey, ttlMs) : read;
+  }
+
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
     if (!this.available || this.#locks.get(key)?.token !== token) return false;
     this.#locks.set(key, { token }, { ttl: ttlMs });

@@ -37,6 +37,13 @@ local t = redis.call('PTTL', KEYS[1])
 if n == 1 or t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end
 return {n, t}`;
 
+/** The stored value and its lifetime, else the lock: taken (with the token in ARGV[1]) or held by another. */
+const CLAIM_SCRIPT = `
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value, redis.call('PTTL', KEYS[1])} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {2} end
+return {3}`;
+
 /** A value and its remaining lifetime in one round trip. */
 const GET_SCRIPT = `return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`;
 
@@ -45,6 +52,7 @@ interface Scripted {
   msExtend(lock: string, token: string, ttlMs: number): Promise<number>;
   msIncr(key: string, windowMs: number): Promise<[number, number]>;
   msGet(key: string): Promise<[string | null, number]>;
+  msClaim(cacheKey: string, lockKey: string, token: string, ttlMs: number): Promise<[1, string, number] | [2] | [3]>;
 }
 
 /** What #call returns when Redis could not be asked or did not answer in time. */
@@ -89,6 +97,7 @@ export class RedisStore implements SharedStore {
     this.#client.defineCommand('msExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
     this.#client.defineCommand('msIncr', { numberOfKeys: 1, lua: INCR_SCRIPT });
     this.#client.defineCommand('msGet', { numberOfKeys: 1, lua: GET_SCRIPT });
+    this.#client.defineCommand('msClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
     this.#client.on('ready', () => this.#setConnected(true));
     this.#client.on('close', () => this.#setConnected(false));
     // Connection errors are reported through the state change; the details go to debug logs.
@@ -143,6 +152,14 @@ export class RedisStore implements SharedStore {
     const reply = await this.#call(() => this.#client.set(key, token, 'PX', Math.max(1, Math.round(ttlMs)), 'NX'));
     if (reply === FAILED) return { status: 'unavailable' };
     return reply === 'OK' ? { status: 'acquired', token } : { status: 'held' };
+  }
+
+  async claim(cacheKey: string, lockKey: string, ttlMs: number): Promise<CacheRead | LockAttempt> {
+    const token = randomUUID();
+    const reply = await this.#call(() => this.#client.msClaim(cacheKey, lockKey, token, Math.max(1, Math.round(ttlMs))));
+    if (reply === FAILED) return { status: 'unavailable' };
+    if (reply[0] === 1) return { status: 'hit', value: reply[1], ttlMs: Math.max(1, Number(reply[2])) };
+    return reply[0] === 2 ? { status: 'acquired', token } : { status: 'held' };
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {

@@ -13,7 +13,7 @@ export interface SharedComputationOptions<V> {
   localTtlMs: number;
   /** Lock lifetime, renewed every third of it while the holder computes, so a dead holder's lock lapses within it. */
   lockTtlMs?: number;
-  /** Longest wait between two looks at the store while another replica computes (default 250 ms). */
+  /** Longest wait between two looks at the store while another replica computes (default a quarter of lockTtlMs). */
   pollMs?: number;
   events?: StoreEvents;
 }
@@ -55,24 +55,25 @@ export class SharedComputation<V> {
     const cacheKey = store.key(kind, raw);
     const lockKey = store.key(`${kind}-lock`, raw);
     const until = performance.now() + options.waitMs;
+    // fresh: the first look skips the stored value; after a wait, what is stored is a fresh result.
     let skipRead = options.fresh === true;
     for (;;) {
-      if (!skipRead) {
-        const read = await store.get(cacheKey);
-        if (read.status === 'unavailable') return this.#local(compute, options.signal);
-        if (read.status === 'hit') {
-          const value = this.#options.decode(read.value);
-          if (value !== undefined) return this.#done({ value, ttlMs: Math.min(read.ttlMs, this.#options.localTtlMs), layer: 'shared' });
-        }
-      }
+      // One round trip: the stored value if any, else the lock.
+      let attempt = skipRead ? await store.acquire(lockKey, this.#lockTtlMs) : await store.claim(cacheKey, lockKey, this.#lockTtlMs);
       skipRead = false;
-      const attempt = await store.acquire(lockKey, this.#lockTtlMs);
-      if (attempt.status === 'unavailable') return this.#local(compute, options.signal);
+      if (attempt.status === 'hit') {
+        const value = this.#options.decode(attempt.value);
+        if (value !== undefined) return this.#done({ value, ttlMs: Math.min(attempt.ttlMs, this.#options.localTtlMs), layer: 'shared' });
+        // Not readable (another version's format, or damaged): computed again, and replaced.
+        attempt = await store.acquire(lockKey, this.#lockTtlMs);
+      }
+      if (attempt.status === 'unavailable' || attempt.status === 'miss') return this.#local(compute, options.signal);
       if (attempt.status === 'acquired') return this.#hold(lockKey, cacheKey, attempt.token, compute, options.signal);
       const left = until - performance.now();
       // The holder took longer than our own deadline (or died without its lock lapsing yet): compute here.
       if (left <= 0) return this.#local(compute, options.signal);
-      await store.waitForFinish(lockKey, Math.min(left, this.#options.pollMs ?? 250), options.signal);
+      // Woken by the holder's finish notice; the poll only covers a lost notice or a dead holder.
+      await store.waitForFinish(lockKey, Math.min(left, this.#options.pollMs ?? this.#lockTtlMs / 4), options.signal);
       options.signal.throwIfAborted();
     }
   }

@@ -25,6 +25,11 @@ export interface SharedLock {
   readonly available: boolean;
   /** Takes the lock for ttlMs unless another holder has it (SET NX PX). */
   acquire(key: string, ttlMs: number): Promise<LockAttempt>;
+  /**
+   * One round trip for a replica that misses: the stored value of `cacheKey` if there is one, else
+   * the lock (taken, or held by another replica).
+   */
+  claim(cacheKey: string, lockKey: string, ttlMs: number): Promise<CacheRead | LockAttempt>;
   /** Extends the lock while its holder still works; false when it was lost (expired or taken). */
   extend(key: string, token: string, ttlMs: number): Promise<boolean>;
   /**

@@ -167,6 +167,12 @@ describe('Redis store (a real redis-server)', () => {
       assert.equal((await other.acquire(lock, 1_000)).status, 'acquired', 'the lock was released');
       await other.close();
 
+      // claim: the stored value if any, else the lock, in one round trip.
+      const claimed = await store.claim(store.key('c', 'two.test'), store.key('l', 'two.test'), 1_000);
+      assert.ok(claimed.status === 'hit' && claimed.value === 'result');
+      assert.equal((await store.claim(store.key('c', 'three.test'), store.key('l', 'three.test'), 1_000)).status, 'acquired');
+      assert.equal((await store.claim(store.key('c', 'three.test'), store.key('l', 'three.test'), 1_000)).status, 'held');
+
       const counter = store.key('n', '192.0.2.1');
       assert.deepEqual((await store.incr(counter, 60_000))?.count, 1);
       assert.deepEqual((await store.incr(counter, 60_000))?.count, 2);
