@@ -19,7 +19,8 @@ export interface Replica {
 export async function startReplica(address: string, port: number, env: Record<string, string>): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: address, PORT: String(port), ISPDB_URL: '', LOG_LEVEL: 'warn', ...env },
+    // Load shedding off: these tests are about sharing, and a busy test machine's event-loop delay is not overload.
+    env: { ...process.env, HOST: address, PORT: String(port), ISPDB_URL: '', LOG_LEVEL: 'warn', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
