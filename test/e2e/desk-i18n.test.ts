@@ -357,7 +357,7 @@ describe('support desk in each language in Chromium', { timeout: 300_000 }, () =
       await assertAudit(page, t);
       await assertNoEnglish(page, code);
       await assertNoEnglishAudit(page, code);
-      if (code === 'fr') await saveScreenshot(await page.screenshot({ fullPage: true }), 'desk-audit-fr.png');
+      if (code === 'fr' || code === 'ja') await saveScreenshot(await page.screenshot({ fullPage: true }), `desk-audit-${code}.png`);
       // The not-found lookup is a 404, which Chromium logs as a failed resource: the only console error allowed.
       assert.deepEqual(problems.filter((problem) => !/status of 404 \(Not Found\)/.test(problem)), []);
       await context.close();
