@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Metrics } from '../logging/metrics.js';
+import type { CacheLayer, Metrics } from '../logging/metrics.js';
 import type { PressureSample } from './load-shedding.js';
+import { bufferedCounter, SeriesHistogram, type CountBuffer, type CountSlot, type HistogramSeries } from './request-metrics.js';
 
 /** Path of the Prometheus scrape endpoint (excluded from CORS; no rate limit applies to it). */
 export const METRICS_PATH = '/metrics';
@@ -21,8 +22,10 @@ export interface PromMetrics {
   registry: Registry;
   /** Given to the core (resolver, lookup service, live checker, shared store). */
   metrics: Metrics;
-  requestSeconds: Histogram<'method' | 'route' | 'status_code'>;
-  lookups: Counter<'outcome' | 'cache'>;
+  /** Request durations by method, route and status code (one series per label set, kept by the response hook). */
+  requestSeconds: SeriesHistogram;
+  /** lookups_total's increments, passed to the counter when Prometheus scrapes. */
+  lookups: CountBuffer;
   rateLimited: Counter<'route'>;
 }
 
@@ -60,7 +63,14 @@ export function createPromMetrics(): PromMetrics {
   });
   const checks = new Counter({ name: `${PREFIX}checks_total`, help: 'Live checks answered, by outcome (ok or the error code)', labelNames: ['outcome'] as const, registers });
   const shed = new Counter({ name: `${PREFIX}shed_total`, help: 'New work refused by load shedding, by kind (lookup, check)', labelNames: ['kind'] as const, registers });
-  const cacheReads = new Counter({ name: `${PREFIX}cache_reads_total`, help: 'Lookup cache reads, by the layer that answered (local, shared, miss)', labelNames: ['layer'] as const, registers });
+  // Read on every cache hit: buffered (see CountBuffer), one slot per layer.
+  const cacheReads = bufferedCounter({
+    name: `${PREFIX}cache_reads_total`,
+    help: 'Lookup cache reads, by the layer that answered (local, shared, miss)',
+    labelNames: ['layer'],
+    registers,
+  });
+  const layerSlots: Record<CacheLayer, CountSlot> = { local: cacheReads.slot({ layer: 'local' }), shared: cacheReads.slot({ layer: 'shared' }), miss: cacheReads.slot({ layer: 'miss' }) };
   const redisUp = new Gauge({ name: `${PREFIX}redis_up`, help: '1 while the shared store (Redis/Valkey) is connected, else 0', registers });
   const redisErrors = new Counter({ name: `${PREFIX}redis_errors_total`, help: 'Failed shared-store commands', registers });
   const metrics: Metrics = {
@@ -70,26 +80,24 @@ export function createPromMetrics(): PromMetrics {
     },
     onCheck: (outcome) => checks.inc({ outcome }),
     onShed: (kind) => shed.inc({ kind }),
-    onCacheLayer: (layer) => cacheReads.inc({ layer }),
+    onCacheLayer: (layer) => {
+      layerSlots[layer].n += 1;
+    },
     onRedisState: (up) => redisUp.set(up ? 1 : 0),
     onRedisError: () => redisErrors.inc(),
   };
+  const lookupsHelp = 'Lookup requests answered, by outcome and the cache layer that answered (local, shared, miss)';
+  const lookups = bufferedCounter({ name: `${PREFIX}lookups_total`, help: lookupsHelp, labelNames: ['outcome', 'cache'], registers });
   return {
     registry,
     metrics,
-    requestSeconds: new Histogram({
+    requestSeconds: new SeriesHistogram({
       name: `${PREFIX}http_request_duration_seconds`,
       help: 'Time from request to response, by method, route pattern and status code',
-      labelNames: ['method', 'route', 'status_code'] as const,
       buckets: SECONDS_BUCKETS,
       registers,
     }),
-    lookups: new Counter({
-      name: `${PREFIX}lookups_total`,
-      help: 'Lookup requests answered, by outcome and the cache layer that answered (local, shared, miss)',
-      labelNames: ['outcome', 'cache'] as const,
-      registers,
-    }),
+    lookups,
     rateLimited: new Counter({ name: `${PREFIX}rate_limited_total`, help: 'Requests refused with 429 rate_limited, by route', labelNames: ['route'] as const, registers }),
   };
 }
@@ -166,27 +174,37 @@ function registerScrapeGauges(options: MetricsPluginOptions): void {
   });
 }
 
+/** Items kept per key, each made once on first use (keys come from closed sets: routes, methods, statuses). */
+function memo<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  return (key) => {
+    let item = made.get(key);
+    if (item === undefined) {
+      item = make(key);
+      made.set(key, item);
+    }
+    return item;
+  };
+}
+
 /**
  * Records every response: its duration by route pattern, a lookup's outcome and cache layer, and
  * 429s. Security: labels are route patterns (never the raw URL), methods Node's parser accepts,
- * status codes and closed outcome sets. A histogram child per label set is kept, so the hot path
- * (a cached lookup) costs one map read and one observation.
+ * status codes and closed outcome sets. Series and count slots are found through nested maps keyed
+ * by those values, so the hot path (a cached lookup) builds no key string and allocates nothing.
  */
 function recordResponses(app: FastifyInstance, options: MetricsPluginOptions): void {
   const { requestSeconds, lookups, rateLimited } = options.prom;
-  const children = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+  const seriesOf = memo((route: string) =>
+    memo((method: string) => memo((status: number): HistogramSeries => requestSeconds.series({ method, route, status_code: status }))),
+  );
+  const lookupSlot = memo((cached: boolean) => memo((status: number) => lookups.slot({ outcome: lookupOutcome(status), cache: cached ? 'local' : 'miss' })));
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const fields = request.logFields;
     const route = fields?.route ?? request.routeOptions.url ?? UNMATCHED_ROUTE;
     const status = reply.statusCode;
-    const key = `${request.method} ${status} ${route}`;
-    let child = children.get(key);
-    if (!child) {
-      child = requestSeconds.labels({ method: request.method, route, status_code: status });
-      children.set(key, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
-    if (route === options.lookupRoute) lookups.inc({ outcome: lookupOutcome(status), cache: fields?.cached ? 'local' : 'miss' });
+    seriesOf(route)(request.method)(status).observe(reply.elapsedTime / 1000);
+    if (route === options.lookupRoute) lookupSlot(fields?.cached === true)(status).n += 1;
     if (status === 429) rateLimited.inc({ route });
     done();
   });
