@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -46,24 +47,49 @@ export function startHttp(address: string, handler: http.RequestListener): Promi
   return listen(http.createServer(handler), 80, address);
 }
 
+/** A listener that accepts and never says anything, with what it saw. */
+export interface SilentServer extends Started<net.Server> {
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Of those, the ones closed so far. */
+  readonly closed: number;
+  /** Resolves at the next accepted connection (call it before causing one, so it cannot be missed). */
+  nextConnection(): Promise<void>;
+  /** Resolves when the next connection closes (call it before causing the close). */
+  nextClose(): Promise<void>;
+}
+
 /** A TCP listener that accepts and never says anything; counts connections and closes seen. */
-export async function startSilent(address: string, port = 443): Promise<Started<net.Server> & { connections: number; closed: number }> {
+export async function startSilent(address: string, port = 443): Promise<SilentServer> {
   const counters = { connections: 0, closed: 0 };
+  const events = new EventEmitter();
   const server = net.createServer((socket) => {
     counters.connections += 1;
+    events.emit('connection');
     // Read (and ignore) what arrives, so that the peer closing is noticed.
     socket.resume();
     socket.on('error', () => {});
     socket.on('close', () => {
       counters.closed += 1;
+      events.emit('close');
     });
   });
   const started = await listen(server, port, address);
-  // defineProperties (not Object.assign, which would copy the getters' current values).
-  return Object.defineProperties(started, {
-    connections: { get: () => counters.connections },
-    closed: { get: () => counters.closed },
-  }) as Started<net.Server> & { connections: number; closed: number };
+  return {
+    ...started,
+    get connections() {
+      return counters.connections;
+    },
+    get closed() {
+      return counters.closed;
+    },
+    nextConnection: async () => {
+      await once(events, 'connection');
+    },
+    nextClose: async () => {
+      await once(events, 'close');
+    },
+  };
 }
 
 /** Writes `total` bytes in 64 KiB chunks, respecting back-pressure; resolves with the bytes written before the peer left. */
