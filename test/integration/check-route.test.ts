@@ -90,7 +90,7 @@ describe('LiveChecker: cache and limits', () => {
     for (let i = 0; i < 4; i += 1) results.push(await live.check(target()));
     assert.deepEqual(results.map((check) => check.error?.code ?? 'ok'), ['ok', 'ok', 'rate_limited', 'rate_limited']);
     assert.equal(server.connections - before, 2, 'a limited check opens no connection');
-    // Another name for the same address shares its budget (other addresses: test/unit/outbound-budgets.test.ts).
+    // Another name for the same address shares its budget (other addresses: test/integration/outbound-budgets.test.ts).
     const other = await live.check({ ...target(), host: 'other.limits.test' });
     assert.equal(other.error?.code, 'rate_limited');
     assert.equal(server.connections - before, 2);
