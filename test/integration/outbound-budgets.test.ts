@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { lookupResultSchema } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { addressKey } from '../../src/net/client-key.js';
 import { TargetBudget } from '../../src/probes/budgets.js';
@@ -14,18 +13,13 @@ import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { createGuessSource, GUESS_PORTS } from '../../src/sources/guess.js';
 import { buildTestApp } from '../helpers/app.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
-import { autoconfigFinding, passingCheck } from '../helpers/fakes.js';
+import { autoconfigFinding, FakeDns, found, passingCheck, resolvingTo } from '../helpers/fakes.js';
 
 // (Every assert.ok has a message: without one, Node re-reads the transpiled source to make one, which can hang.)
 // Loopback world of this file (127.0.7.0/24 only): one victim address per test, the DNS server
 // on 127.0.7.53:5407. IPv6 addresses below are only ever keyed, refused or aborted before connecting.
 const RANGE = '127.0.7.0/24';
 const MAIL_PORTS = [...new Set(Object.values(GUESS_PORTS).flatMap((ports) => [ports.tls, ports.starttls]))];
-
-/** Resolves every name to `address`. */
-function oneAddressDns(address: string): DnsResolver {
-  return { addresses: async () => ({ ok: true, records: [address], ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
-}
 
 /**
  * Listeners on `ports` of `address` that greet at once (so a client that got any byte was counted)
@@ -78,7 +72,7 @@ describe('addressKey: the per-target budget key', () => {
   it('two IPv6 addresses of one /64 are one target: the second is refused before any socket is opened', async () => {
     const budget = new TargetBudget({ max: 1, windowMs: 60_000 });
     const names: Record<string, string> = { 'a.v6.test': '2001:db8:1:2::1', 'b.v6.test': '2001:db8:1:2::2', 'c.v6.test': '2001:db8:1:3::1' };
-    const dns = { addresses: async (host: string) => ({ ok: true, records: [names[host]], ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
+    const dns = new FakeDns({ addresses: (host) => (names[host] ? found([names[host]]) : undefined) });
     // The allow-list lets these documentation addresses past the policy, so the budget decides.
     const network = new Network(dns, new AddressPolicy(['2001:db8:1::/48']));
     // Security of the test itself: the signal is aborted, so an admitted attempt stops before connecting.
@@ -103,7 +97,7 @@ describe('LiveChecker: the per-target limit is per address, not per name', () =>
   after(() => listener.close());
 
   it('25 names for one address open at most CHECK_TARGET_LIMIT_MAX connections', async () => {
-    const network = new Network(oneAddressDns(VICTIM), new AddressPolicy([RANGE]));
+    const network = new Network(resolvingTo(VICTIM), new AddressPolicy([RANGE]));
     const live = new LiveChecker({ network, timeoutMs: 2_000, cacheTtlS: 60, concurrency: 32, targetLimitMax: 20, targetWindowMs: 60_000 });
     const targets: CheckTarget[] = Array.from({ length: 25 }, (_, i) => ({ host: `n${i}.victim.test`, port: listener.port, protocol: 'imap', security: 'none' }));
     const checks = await Promise.all(targets.map((target) => live.check(target)));
@@ -194,7 +188,7 @@ describe('guessing goes through the live checker: per-address limit and concurre
     });
 
   it('probes count against the per-address limit', async () => {
-    const network = new Network(oneAddressDns(GUESSED), new AddressPolicy([RANGE]));
+    const network = new Network(resolvingTo(GUESSED), new AddressPolicy([RANGE]));
     const checker = new LiveChecker({ network, timeoutMs: 1_500, cacheTtlS: 60, concurrency: 32, targetLimitMax: 3, targetWindowMs: 60_000 });
     const before = listeners.connections;
     const result = await guess(checker, network);
@@ -204,8 +198,8 @@ describe('guessing goes through the live checker: per-address limit and concurre
   });
 
   it('probes wait for a concurrency slot and give up as busy rather than connect past the limit', async () => {
-    const network = new Network(oneAddressDns(GUESSED), new AddressPolicy([RANGE]));
-    const holdNetwork = new Network(oneAddressDns(HOLD), new AddressPolicy([RANGE]));
+    const network = new Network(resolvingTo(GUESSED), new AddressPolicy([RANGE]));
+    const holdNetwork = new Network(resolvingTo(HOLD), new AddressPolicy([RANGE]));
     const checker = new LiveChecker({ network: holdNetwork, timeoutMs: 1_500, cacheTtlS: 0, concurrency: 1, targetLimitMax: 1_000, targetWindowMs: 60_000 });
     const before = listeners.connections;
     // The only slot is held by a check of a server that never greets.
