@@ -53,10 +53,13 @@ export interface SilentServer extends Started<net.Server> {
   readonly connections: number;
   /** Of those, the ones closed so far. */
   readonly closed: number;
-  /** Resolves at the next accepted connection (call it before causing one, so it cannot be missed). */
-  nextConnection(): Promise<void>;
-  /** Resolves when the next connection closes (call it before causing the close). */
-  nextClose(): Promise<void>;
+  /** Resolves with the server's end of the next accepted connection (call it before causing one, so it cannot be missed). */
+  nextConnection(): Promise<net.Socket>;
+}
+
+/** Resolves when a socket has closed (at once if it has); unlike events.once, an 'error' first does not reject. */
+export function closedEvent(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())));
 }
 
 /** A TCP listener that accepts and never says anything; counts connections and closes seen. */
@@ -65,13 +68,12 @@ export async function startSilent(address: string, port = 443): Promise<SilentSe
   const events = new EventEmitter();
   const server = net.createServer((socket) => {
     counters.connections += 1;
-    events.emit('connection');
+    events.emit('connection', socket);
     // Read (and ignore) what arrives, so that the peer closing is noticed.
     socket.resume();
     socket.on('error', () => {});
     socket.on('close', () => {
       counters.closed += 1;
-      events.emit('close');
     });
   });
   const started = await listen(server, port, address);
@@ -84,10 +86,8 @@ export async function startSilent(address: string, port = 443): Promise<SilentSe
       return counters.closed;
     },
     nextConnection: async () => {
-      await once(events, 'connection');
-    },
-    nextClose: async () => {
-      await once(events, 'close');
+      const [socket] = (await once(events, 'connection')) as [net.Socket];
+      return socket;
     },
   };
 }
@@ -112,6 +112,3 @@ export function streamBytes(response: http.ServerResponse, total: number): Promi
     pump();
   });
 }
-
-/** Resolves after ms. */
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
