@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -23,16 +24,18 @@ const MAIL_PORTS = [...new Set(Object.values(GUESS_PORTS).flatMap((ports) => [po
 
 /**
  * Listeners on `ports` of `address` that greet at once (so a client that got any byte was counted)
- * and hang up on the first line; `silent` ones never greet (they hold a check until its timeout).
+ * and hang up on the first line; `silent` ones never greet (they hold a check until it is stopped).
  */
 async function countingListeners(address: string, ports: readonly number[], options: { silent?: boolean } = {}) {
   let connections = 0;
+  const accepted = new EventEmitter();
   const sockets = new Set<net.Socket>();
   const greetings: Record<number, string> = { 993: '* OK\r\n', 143: '* OK\r\n', 995: '+OK\r\n', 110: '+OK\r\n', 465: '220 hi\r\n', 587: '220 hi\r\n' };
   const servers = await Promise.all(
     ports.map(async (port) => {
       const server = net.createServer((socket) => {
         connections += 1;
+        accepted.emit('connection');
         sockets.add(socket);
         socket.on('error', () => {});
         socket.on('close', () => sockets.delete(socket));
@@ -48,6 +51,10 @@ async function countingListeners(address: string, ports: readonly number[], opti
     port: (servers[0]?.address() as net.AddressInfo).port,
     get connections() {
       return connections;
+    },
+    /** Resolves at the next accepted connection (call it before causing one). */
+    nextConnection: async () => {
+      await once(accepted, 'connection');
     },
     close: async () => {
       sockets.forEach((socket) => socket.destroy());
@@ -136,17 +143,18 @@ describe('lookup?check=true counts every check against the client (CHECK_RATE_LI
   const get = (url: string, remoteAddress: string) => app.inject({ method: 'GET', url, remoteAddress });
 
   it('checks the best servers until the budget runs out; the rest say rate_limited, and /v1/check is then refused', async () => {
+    const before = calls;
     const response = await get('/v1/lookup?domain=budget.test&check=true', '198.51.100.70');
     assert.equal(response.statusCode, 200, 'the answer is still given');
     const body = lookupResultSchema.parse(response.json());
-    assert.equal(calls, 5);
+    assert.equal(calls - before, 5);
     assert.deepEqual(body.incoming.map((server) => server.check?.error?.code ?? 'ok'), ['ok', 'ok', 'ok', 'ok', 'ok', 'rate_limited', 'rate_limited', 'rate_limited']);
     assert.match(body.incoming[7]?.check?.error?.message ?? '', /retry in \d+ s/);
     const check = await get('/v1/check?host=imap0.budget.test&port=993&protocol=imap&security=tls', '198.51.100.70');
     assert.equal(check.statusCode, 429);
     assert.equal(check.json().error.code, 'rate_limited');
     assert.ok(Number(check.headers['retry-after']) > 0, 'Retry-After');
-    assert.equal(calls, 5);
+    assert.equal(calls - before, 5, 'the refused /v1/check asked no checker');
   });
 
   it('a client whose budget /v1/check used up gets its answer with every check rate_limited; others are unaffected', async () => {
@@ -200,14 +208,20 @@ describe('guessing goes through the live checker: per-address limit and concurre
   it('probes wait for a concurrency slot and give up as busy rather than connect past the limit', async () => {
     const network = new Network(resolvingTo(GUESSED), new AddressPolicy([RANGE]));
     const holdNetwork = new Network(resolvingTo(HOLD), new AddressPolicy([RANGE]));
-    const checker = new LiveChecker({ network: holdNetwork, timeoutMs: 1_500, cacheTtlS: 0, concurrency: 1, targetLimitMax: 1_000, targetWindowMs: 60_000 });
+    const checker = new LiveChecker({ network: holdNetwork, timeoutMs: 5_000, cacheTtlS: 0, concurrency: 1, targetLimitMax: 1_000, targetWindowMs: 60_000 });
     const before = listeners.connections;
-    // The only slot is held by a check of a server that never greets.
-    const held = checker.check({ host: 'hold.guessbudget.test', port: silent.port, protocol: 'imap', security: 'none' });
+    // The only slot is held by a check of a server that never greets, until the test stops it.
+    const stopHolding = new AbortController();
+    const holding = silent.nextConnection();
+    const held = checker.check({ host: 'hold.guessbudget.test', port: silent.port, protocol: 'imap', security: 'none' }, { signal: stopHolding.signal });
+    await holding;
+    // Each probe waits for the slot for its time limit (300 ms, the limit under test), then gives up.
     const result = await guess(checker, network);
     assert.equal(listeners.connections - before, 0, 'no probe connected while the slot was taken');
     assert.equal(result.outcome, 'error');
-    assert.equal((await held).error?.code, 'timeout');
+    assert.match(result.detail ?? '', /refused by the outbound connection budgets/);
+    stopHolding.abort();
+    assert.equal((await held).ok, false);
     assert.equal(silent.connections, 1);
   });
 });
