@@ -45,7 +45,13 @@ async function load(url: string, durationS = DURATION_S): Promise<Round> {
 // The service as it runs in production (src/server.ts): info-level request logs through pino's
 // asynchronous destination (stdout there, /dev/null here), real providers.
 // One load generator opens 100 connections from one address: the per-client connection cap (meant for strangers) is off here.
-const config = loadConfig({ LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000', CONNECTIONS_PER_CLIENT_MAX: '0' } as NodeJS.ProcessEnv);
+// METRICS=false in the environment measures the service without its metrics (default on, as in production).
+const config = loadConfig({
+  LOG_LEVEL: 'info',
+  RATE_LIMIT_MAX: '1000000',
+  CONNECTIONS_PER_CLIENT_MAX: '0',
+  ...(process.env.METRICS !== undefined ? { METRICS: process.env.METRICS } : {}),
+} as NodeJS.ProcessEnv);
 const app = await buildApp(config, {
   providerDb: await loadProviderDb(),
   logStream: createLogDestination('/dev/null'),

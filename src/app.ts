@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
 import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
@@ -6,24 +7,33 @@ import type { Config } from './config/env.js';
 import type { Log } from './logging/log.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
-import { CONNECTION_LOG_INTERVAL_MS, limitConnections } from './net/connection-limits.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
-import { registerCors } from './plugins/cors.js';
-import { frameworkErrorHandler, registerErrorHandler } from './plugins/error-handler.js';
-import { registerSwagger } from './plugins/swagger.js';
+import { connectionLimits } from './plugins/connection-limits.js';
+import { cors } from './plugins/cors.js';
+import { discoveryBudget } from './plugins/discovery-budget.js';
+import { errorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
+import { requestLog } from './plugins/request-log.js';
+import { swagger } from './plugins/swagger.js';
+import { METRICS_PATH } from './plugins/metrics.js';
+import { createObservability, type Observability } from './plugins/observability.js';
+import type { PressureMonitor } from './plugins/load-shedding.js';
 import { WindowCounter } from './probes/budgets.js';
-import { LiveChecker } from './probes/live-checker.js';
+import { LiveChecker, type LiveCheckerOptions } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
-import { lookupRoutes } from './routes/lookup.js';
+import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
 import { providerRoutes } from './routes/providers.js';
+import { serveRoutes } from './routes/serve.js';
 import { widgetRoutes } from './routes/widget.js';
+import type { HttpClient } from './net/http.js';
 import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
+import { ProfileSigner } from './serve/profile-signer.js';
+import { ServedDomains } from './serve/served-domains.js';
 
 /** What buildApp needs besides configuration; tests substitute any part. */
 export interface AppDeps {
@@ -41,6 +51,12 @@ export interface AppDeps {
   widgetDir?: string;
   /** Interval of the refused-connections warning (tests; default CONNECTION_LOG_INTERVAL_MS). */
   connectionLogIntervalMs?: number;
+  /** Replaces the load-shedding monitor's check (tests make it trip at will). */
+  underPressure?: () => boolean;
+  /** Certificate and key (PEM) to serve HTTPS directly (server.ts reads TLS_CERT_FILE/TLS_KEY_FILE); plain HTTP without. */
+  https?: { key: string; cert: string };
+  /** Profile signer; made from MOBILECONFIG_SIGN_CERT/KEY when absent and configured. */
+  signer?: ProfileSigner;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -53,24 +69,16 @@ export interface AppServices {
   checker: ServerChecker;
   /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check and lookup?check=true. */
   clientChecks: WindowCounter;
+  /** The fetcher of every HTTP source (closed with the app). */
+  http: HttpClient;
+  /** The load-shedding monitor, when a SHED_* threshold is set (tests take samples with it). */
+  pressure: PressureMonitor | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: AppServices;
   }
-  interface FastifyRequest {
-    /** What a route adds to the one log line of its request (privacy: never an address). */
-    logFields: RequestLogFields | null;
-  }
-}
-
-/** Fields a route adds to its request's log line; `route` spares the hot path Fastify's routeOptions getter. */
-export interface RequestLogFields {
-  route?: string;
-  domain: string;
-  outcome: 'found' | 'not-found';
-  cached: boolean;
 }
 
 /** Builds the network door from configuration: resolver, address policy, connector. */
@@ -88,8 +96,14 @@ export function createNetwork(config: Config, log?: Pick<Log, 'debug'>): Network
 }
 
 /** Builds the live checker from configuration: limits, cache and time limit of live checks. */
-export function createChecker(config: Config, network: Network, clock?: Clock): LiveChecker {
+export function createChecker(
+  config: Config,
+  network: Network,
+  clock?: Clock,
+  observe: Pick<LiveCheckerOptions, 'metrics' | 'underPressure'> = {},
+): LiveChecker {
   return new LiveChecker({
+    ...observe,
     network,
     timeoutMs: config.CHECK_TIMEOUT_MS,
     cacheTtlS: config.CHECK_CACHE_TTL_S,
@@ -104,10 +118,31 @@ function isProber(checker: ServerChecker): checker is ServerChecker & Prober {
   return typeof (checker as Partial<Prober>).probe === 'function';
 }
 
-/** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
-export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+/** The domains this instance serves client autoconfiguration for, and the profile signer if any. */
+export interface Serving {
+  served: ServedDomains;
+  signer: ProfileSigner | undefined;
+}
+
+/**
+ * What serving client autoconfiguration needs (src/serve/): the served domains with their documents,
+ * and the profile signer when a signing pair is configured. Throws ServeConfigError (a served domain
+ * no provider file lists, a certificate or key openssl cannot sign with): start-up stops on it.
+ */
+export async function createServing(config: Config, deps: Pick<AppDeps, 'providerDb' | 'signer'>): Promise<Serving> {
+  const served = ServedDomains.create(config.SERVE_DOMAINS, deps.providerDb);
+  const signer =
+    deps.signer ??
+    (config.MOBILECONFIG_SIGN_CERT ? await ProfileSigner.create({ certFile: config.MOBILECONFIG_SIGN_CERT, keyFile: config.MOBILECONFIG_SIGN_KEY }) : undefined);
+  return { served, signer };
+}
+
+/** Fastify's options from configuration: timeouts, limits, logging, proxy trust, and TLS when serving HTTPS itself. */
+function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Server> {
   const headersTimeoutMs = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
-  const app = Fastify({
+  return {
+    // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS without a proxy in front (autoconfig hosts must be HTTPS).
+    ...(deps.https ? { https: deps.https } : {}),
     logger: deps.logger ?? {
       level: config.LOG_LEVEL,
       // Privacy: never log full addresses or local parts. Nothing logs `req` or the URL (Fastify's
@@ -128,107 +163,104 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
     },
     trustProxy: config.TRUST_PROXY,
-    // Fastify's own two lines per request are replaced by the one onResponse line below.
+    // Fastify's own two lines per request are replaced by the request-log plugin's one.
     logController: new LogController({ disableRequestLogging: true }),
     // Requests log through the app's logger itself rather than a child per request (a child costs
     // an object and a serialised binding on every request, see npm run bench); the lines that
-    // concern a request carry its `reqId` field explicitly. (So a route-level `logLevel` would have
-    // no effect; no route sets one.)
+    // concern a request carry its `reqId` field explicitly.
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
     // Routing errors (bad percent-encoding, overlong path parameters) get the stable error shape too.
     frameworkErrors: frameworkErrorHandler,
-  });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  };
+}
 
-  const network = deps.network ?? createNetwork(config, app.log);
-  const http = createHttpClient(config, network, deps.httpCa ? { ca: deps.httpCa } : {});
-  const checker = deps.checker ?? createChecker(config, network, deps.clock);
+/** Wires the core from configuration: network, checker, sources, resolver, cache, lookup service. */
+export function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability, serving?: Serving): AppServices {
+  // Metrics (METRICS) and load shedding (SHED_*): what the core records through and asks before new work.
+  const { metrics, underPressure } = observability;
+  const network = deps.network ?? createNetwork(config, log);
+  const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
+  const checker = deps.checker ?? createChecker(config, network, deps.clock, { metrics, underPressure });
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
   const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
-  const clientChecks = new WindowCounter({
-    max: config.CHECK_RATE_LIMIT_MAX,
-    windowMs: config.RATE_LIMIT_WINDOW_MS,
-    ...(deps.clock ? { clock: deps.clock } : {}),
+  const clientChecks = new WindowCounter({ max: config.CHECK_RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, clock: deps.clock });
+  const sources = deps.sources ?? createDefaultSources({
+    providerDb: deps.providerDb,
+    network,
+    http,
+    prober,
+    ispdbUrls: config.ISPDB_URLS,
+    guessTimeoutMs: Math.min(config.CHECK_TIMEOUT_MS, 3_000),
   });
-  const resolver = new Resolver(deps.sources ?? createDefaultSources({ config, providerDb: deps.providerDb, network, http, prober }), {
+  const resolver = new Resolver(sources, {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
+    metrics,
   });
-  const lookupCache = new CoalescingCache<Discovery>({
-    maxEntries: config.CACHE_MAX_ENTRIES,
-    maxBytes: config.CACHE_MAX_BYTES,
-    sizeOf: discoverySize,
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  });
+  const lookupCache = new CoalescingCache<Discovery>({ maxEntries: config.CACHE_MAX_ENTRIES, maxBytes: config.CACHE_MAX_BYTES, sizeOf: discoverySize, clock: deps.clock });
   // Only when the provider database is one of the sources (tests may replace them).
   const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
   const lookup = new LookupService({
     resolver,
     cache: lookupCache,
-    config,
-    log: app.log,
+    lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
+    log,
     answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
+    checks: { checker, clientChecks },
+    underPressure,
+    metrics,
+    shedRetryAfterS: config.SHED_RETRY_AFTER_S,
+    autoconfigure: serving && serving.served.domains.length > 0 ? (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) : undefined,
   });
-  app.decorate('services', { config, network, resolver, lookupCache, lookup, checker, clientChecks });
+  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, http, pressure: observability.pressure };
+}
 
-  // One line per request: method, route, status, ms (the lookup route adds domain and outcome).
-  app.decorateRequest('logFields', null);
-  // Callback style (no promise per request): this runs for every response.
-  app.addHook('onResponse', (request, reply, done) => {
-    const fields = request.logFields;
-    // One object literal, no spread: this runs for every response (see npm run bench).
-    request.log.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        route: fields?.route ?? request.routeOptions.url ?? 'unknown',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        domain: fields?.domain,
-        outcome: fields?.outcome,
-        cached: fields?.cached,
-      },
-      'request',
-    );
-    done();
-  });
-
-  // Security: connections to the service itself are bounded server-wide (maxConnections: Node
-  // closes the excess before reading it) and per client; behind a trusted proxy every connection
-  // comes from the proxy, so the per-client cap is left to the proxy (see README, production set-up).
-  app.server.maxConnections = config.MAX_CONNECTIONS;
-  const connectionLimits = limitConnections(app.server, {
-    perClientMax: config.TRUST_PROXY ? 0 : config.CONNECTIONS_PER_CLIENT_MAX,
-    logIntervalMs: deps.connectionLogIntervalMs ?? CONNECTION_LOG_INTERVAL_MS,
-    log: app.log,
-  });
-
+/** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const serving = await createServing(config, deps);
+  const app = Fastify(fastifyOptions(config, deps));
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const observability = createObservability(config, deps.underPressure);
+  const services = createServices(config, deps, app.log, observability, serving);
+  app.decorate('services', services);
   let closing = false;
   app.addHook('onClose', async () => {
     closing = true;
-    connectionLimits.stop();
-    network.dns.cancel();
-    await http.close();
+    services.network.dns.cancel();
+    await services.http.close();
+    await serving.signer?.close();
   });
 
-  registerErrorHandler(app);
-  await registerCors(app, config.CORS_ORIGINS);
-  await registerSwagger(app);
-  await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(lookupRoutes, {
-    lookup,
-    checker,
-    clientChecks,
-    rateLimitMax: config.RATE_LIMIT_MAX,
-    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+  await app.register(requestLog);
+  // Behind a trusted proxy every connection comes from the proxy, so the per-client cap is left to
+  // the proxy (see README, production set-up).
+  await app.register(connectionLimits, {
+    maxConnections: config.MAX_CONNECTIONS,
+    perClientMax: config.TRUST_PROXY ? 0 : config.CONNECTIONS_PER_CLIENT_MAX,
+    logIntervalMs: deps.connectionLogIntervalMs,
   });
-  await app.register(checkRoutes, { checker, clientChecks });
+  await app.register(errorHandler);
+  // Before the routes, so its response hook sees every one of them.
+  await observability.register(app, {
+    discoveriesInFlight: () => services.resolver.running,
+    cacheEntries: () => services.lookupCache.size,
+    lookupRoute: LOOKUP_ROUTE,
+  });
+  await app.register(cors, { origins: config.CORS_ORIGINS, except: METRICS_PATH });
+  await app.register(swagger);
+  await app.register(discoveryBudget, { lookup: services.lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+
+  await app.register(healthRoutes, { isReady: () => !closing });
+  await app.register(lookupRoutes, { lookup: services.lookup });
+  await app.register(checkRoutes, { checker: services.checker, clientChecks: services.clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
+  await app.register(serveRoutes, { served: serving.served, serveHostname: config.SERVE_HOSTNAME, signer: serving.signer });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   return app;
 }

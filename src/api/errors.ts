@@ -1,33 +1,41 @@
 import type { ErrorBody, ErrorCode } from './schemas.js';
 
-/** HTTP status of each stable API error code (the one list of codes lives in schemas.ts). */
-export const ERROR_STATUS: Record<ErrorCode, number> = {
-  invalid_input: 400,
-  not_found: 404,
-  method_not_allowed: 405,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  rate_limited: 429,
-  internal_error: 500,
-  busy: 503,
-  timeout: 504,
-};
+/** Details an expected failure may carry besides its code and message. */
+export interface ApiErrorDetails {
+  /** How long the client should wait before trying again (sent as Retry-After, whole seconds). */
+  retryAfterMs?: number;
+  /** Extra top-level body fields beside `error` (e.g. `sources` of a lookup that found nothing). */
+  extra?: Record<string, unknown>;
+}
 
-/** An expected API failure: routes throw it, the error handler renders it with its stable code. */
+/**
+ * An expected failure with a stable code. The core and the routes raise it; only the HTTP edge
+ * (plugins/error-handler.ts, which holds the one code → status table) turns it into a response.
+ */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly headers: Record<string, string> = {},
-    /** Extra top-level body fields beside `error` (e.g. `sources` of a lookup that found nothing). */
-    readonly extra: Record<string, unknown> = {},
+    readonly details: ApiErrorDetails = {},
   ) {
     super(message);
   }
+}
 
-  get status(): number {
-    return ERROR_STATUS[this.code];
+/** Too much work is under way server-wide right now: try again shortly (503 `busy`). */
+export class BusyError extends ApiError {
+  override name = 'BusyError';
+  constructor(message: string, retryAfterMs: number) {
+    super('busy', message, { retryAfterMs });
+  }
+}
+
+/** This client has used up one of its budgets (429 `rate_limited`). */
+export class RateLimitedError extends ApiError {
+  override name = 'RateLimitedError';
+  constructor(message: string, retryAfterMs: number) {
+    super('rate_limited', message, { retryAfterMs });
   }
 }
 

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import { autoconfigureSchema } from './serve-schemas.js';
+
+/** Query booleans: `true`/`1` and `false`/`0`, so `?check=true` reads as people write it. */
+export const queryBoolean = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
 
 /** Mail protocols the service knows. */
 export const protocolSchema = z.enum(['imap', 'pop3', 'smtp']);
@@ -132,6 +139,27 @@ export type Server = z.infer<typeof serverSchema>;
 export const sourceOutcomeSchema = z.enum(['found', 'partial', 'not-found', 'error', 'timeout', 'skipped', 'blocked']);
 export type SourceOutcome = z.infer<typeof sourceOutcomeSchema>;
 
+/**
+ * Stable codes of a source that failed (`error`) or was refused by a safety rule other than the
+ * address policy (`blocked`): the one closed list, published in OpenAPI.
+ */
+export const sourceErrorCodeSchema = z.enum([
+  // Fetching (net/http.ts) and DNS
+  'invalid_url', 'blocked', 'no_such_host', 'dns_failed', 'connect_failed', 'tls_error', 'timeout', 'aborted',
+  'too_large', 'encoding_refused', 'redirect_refused', 'too_many_redirects', 'http_error',
+  // Reading documents (formats/)
+  'doctype_refused', 'malformed_xml', 'too_complex', 'not_autoconfig', 'not_autodiscover', 'autodiscover_error',
+  'unsupported_account', 'invalid_redirect', 'redirect_loop',
+  'pacc_too_large', 'pacc_bad_encoding', 'pacc_bad_json', 'pacc_invalid', 'pacc_no_raw_body',
+  // Safety rules (`blocked`)
+  'pacc_digest_missing', 'pacc_digest_mismatch', 'pacc_bad_txt', 'tls_downgrade_refused',
+  // Guessing: probes refused by the outbound connection budgets (so the "nothing" is uncertain)
+  'outbound_budget',
+  // A source that threw (a bug): reported, never fatal to the lookup
+  'internal_error',
+]);
+export type SourceErrorCode = z.infer<typeof sourceErrorCodeSchema>;
+
 /** One consulted source in a lookup's trace. */
 export const sourceReportSchema = z.object({
   name: z.string(),
@@ -139,7 +167,7 @@ export const sourceReportSchema = z.object({
   ms: z.number(),
   detail: z.string().optional(),
   url: z.string().optional().describe('The URL fetched or DNS name queried'),
-  error: z.string().optional().describe('Stable error code of a failed source'),
+  error: sourceErrorCodeSchema.optional().describe('Stable error code of a failed or refused source'),
 });
 export type SourceReport = z.infer<typeof sourceReportSchema>;
 
@@ -237,6 +265,11 @@ export const lookupResultSchema = z.object({
   warnings: z.array(warningSchema).describe('Conflicts between sources and weak answers; empty when there is nothing to say'),
   sources: z.array(sourceReportSchema),
   cached: z.boolean(),
+  autoconfigure: autoconfigureSchema
+    .optional()
+    .describe(
+      'Present when this service publishes client autoconfiguration for the domain itself (SERVE_DOMAINS): Thunderbird and Outlook set the account up from the address, and Apple devices can install the profile',
+    ),
 });
 export type LookupResult = z.infer<typeof lookupResultSchema>;
 

@@ -52,6 +52,11 @@ export class CoalescingCache<V extends object> {
     return this.#flights.size;
   }
 
+  /** Whether a computation for the key is running now. */
+  isComputing(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
   get size(): number {
     return this.#lru.size;
   }
@@ -81,42 +86,45 @@ export class CoalescingCache<V extends object> {
       const hit = this.#lru.get(key);
       if (hit !== undefined) return { value: hit, cached: true };
     }
-    let flight = this.#flights.get(key);
-    if (!flight) {
-      const controller = new AbortController();
-      const promise = compute(controller.signal).then((computed) => {
-        if (computed.ttlMs > 0 && !controller.signal.aborted) this.#lru.set(key, computed.value, { ttl: computed.ttlMs });
-        return computed;
-      });
-      const created: Flight<V> = { promise, controller, waiters: 0 };
-      flight = created;
-      this.#flights.set(key, created);
-      // Whatever the outcome, the flight ends; a failure is not cached.
-      promise.then(
-        () => this.#flights.get(key) === created && this.#flights.delete(key),
-        () => this.#flights.get(key) === created && this.#flights.delete(key),
-      );
-    }
-    const current = flight;
-    current.waiters += 1;
-    const leave = () => {
-      current.waiters -= 1;
-      if (current.waiters === 0) {
-        current.controller.abort(new Error('every caller left'));
-        if (this.#flights.get(key) === current) this.#flights.delete(key);
-      }
-    };
+    const flight = this.#flights.get(key) ?? this.#takeOff(key, compute);
+    flight.waiters += 1;
     const signal = options.signal;
     if (!signal) {
       try {
-        return { value: (await current.promise).value, cached: false };
+        return { value: (await flight.promise).value, cached: false };
       } finally {
-        current.waiters -= 1;
+        flight.waiters -= 1;
       }
     }
+    return this.#waitFor(key, flight, signal);
+  }
+
+  /** Starts the one computation for the key; whatever its outcome, the flight ends (a failure is not cached). */
+  #takeOff(key: string, compute: (signal: AbortSignal) => Promise<Computed<V>>): Flight<V> {
+    const controller = new AbortController();
+    const promise = compute(controller.signal).then((computed) => {
+      if (computed.ttlMs > 0 && !controller.signal.aborted) this.#lru.set(key, computed.value, { ttl: computed.ttlMs });
+      return computed;
+    });
+    const flight: Flight<V> = { promise, controller, waiters: 0 };
+    this.#flights.set(key, flight);
+    const land = () => this.#flights.get(key) === flight && this.#flights.delete(key);
+    promise.then(land, land);
+    return flight;
+  }
+
+  /** Waits for a flight on behalf of one caller; a caller that leaves aborts it only if it was the last one waiting. */
+  #waitFor(key: string, flight: Flight<V>, signal: AbortSignal): Promise<{ value: V; cached: boolean }> {
+    const leave = () => {
+      flight.waiters -= 1;
+      if (flight.waiters === 0) {
+        flight.controller.abort(new Error('every caller left'));
+        if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      }
+    };
     if (signal.aborted) {
       leave();
-      throw signal.reason ?? new Error('aborted');
+      return Promise.reject(signal.reason ?? new Error('aborted'));
     }
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -124,15 +132,15 @@ export class CoalescingCache<V extends object> {
         reject(signal.reason ?? new Error('aborted'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      current.promise.then(
+      flight.promise.then(
         (computed) => {
           signal.removeEventListener('abort', onAbort);
-          current.waiters -= 1;
+          flight.waiters -= 1;
           resolve({ value: computed.value, cached: false });
         },
         (error: unknown) => {
           signal.removeEventListener('abort', onAbort);
-          current.waiters -= 1;
+          flight.waiters -= 1;
           reject(error);
         },
       );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import { hostNameProblem, normaliseDomain } from '../api/input.js';
 import { parseDnsServer } from '../net/dns.js';
 
 /** Items of a comma-separated list, trimmed, without empty ones. */
@@ -14,6 +15,13 @@ const csv = z.string().default('').transform(csvItems);
 
 const intFrom = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** An on/off switch: `true`/`1` or `false`/`0` (empty means off). */
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .default(fallback)
+    .transform((value) => value === 'true' || value === '1');
 
 /** A DNS server given as `ip`, `ip:port` or `[ipv6]:port`. */
 const dnsServer = z.string().refine((value) => parseDnsServer(value) !== null, {
@@ -34,6 +42,21 @@ const cidr = z.string().refine(
 
 /** An ISPDB base URL: the domain is appended to it. */
 const ispdbBase = z.string().regex(/^https?:\/\/[^\s]+$/, { message: 'expected http(s) URLs (the domain is appended), or empty to disable' });
+
+/** A mail domain of SERVE_DOMAINS, normalised as lookups normalise domains (lower-case ASCII, punycode). */
+const servedDomain = z.string().transform((value, context) => {
+  const result = normaliseDomain(value);
+  if (result.ok) return result.domain;
+  context.addIssue({ code: 'custom', message: `${value}: ${result.message}` });
+  return z.NEVER;
+});
+
+/** A public host name, lower-cased (empty: unset). */
+const publicHostName = z
+  .string()
+  .default('')
+  .transform((value) => value.trim().toLowerCase().replace(/\.$/, ''))
+  .refine((value) => value === '' || hostNameProblem(value) === null, { message: 'expected a public host name such as settings.example.net' });
 
 /**
  * Thunderbird's current ISPDB, then the one draft-ietf-mailmaint-autoconfig names; the second is
@@ -101,14 +124,47 @@ const envObject = z.object({
   CHECK_TARGET_LIMIT_MAX: intFrom(1, 1_000_000, 20),
   CHECK_CONCURRENCY: intFrom(1, 10_000, 32),
   CORS_ORIGINS: z.string().default('*'),
-  TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0', ''])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  TRUST_PROXY: flag('false'),
+  // GET /metrics (Prometheus text format); off removes the route and every recording.
+  METRICS: flag('true'),
+  // Load shedding (src/plugins/load-shedding.ts): past either threshold, new discoveries and live
+  // checks get 503 `busy` while cached lookups and /health keep answering. 0 turns a threshold off.
+  // Mean event-loop delay over one sample interval: at 200 ms every request already waits that long.
+  SHED_MAX_EVENT_LOOP_DELAY_MS: intFrom(0, 60_000, 200),
+  // V8 heap in use; off by default because the right figure depends on --max-old-space-size.
+  SHED_MAX_HEAP_USED_BYTES: intFrom(0, 64 * 1024 ** 3, 0),
+  SHED_SAMPLE_INTERVAL_MS: intFrom(50, 60_000, 500),
+  SHED_RETRY_AFTER_S: intFrom(1, 3_600, 5),
+  // Serving client autoconfiguration (src/serve/): the domains answered, the host name the DNS
+  // records point at, the optional profile signing pair, and the optional TLS pair to serve HTTPS.
+  SERVE_DOMAINS: csv.pipe(z.array(servedDomain)),
+  SERVE_HOSTNAME: publicHostName,
+  MOBILECONFIG_SIGN_CERT: z.string().default(''),
+  MOBILECONFIG_SIGN_KEY: z.string().default(''),
+  TLS_CERT_FILE: z.string().default(''),
+  TLS_KEY_FILE: z.string().default(''),
+});
+
+/** Settings that only make sense together: both files of a pair, and a host name for the records of served domains. */
+const envChecked = envObject.superRefine((env, context) => {
+  const pair = (first: 'MOBILECONFIG_SIGN_CERT' | 'TLS_CERT_FILE', second: 'MOBILECONFIG_SIGN_KEY' | 'TLS_KEY_FILE') => {
+    if ((env[first] === '') !== (env[second] === '')) {
+      context.addIssue({ code: 'custom', path: [env[first] === '' ? first : second], message: `${first} and ${second} are set together or not at all` });
+    }
+  };
+  pair('MOBILECONFIG_SIGN_CERT', 'MOBILECONFIG_SIGN_KEY');
+  pair('TLS_CERT_FILE', 'TLS_KEY_FILE');
+  if (env.SERVE_DOMAINS.length > 0 && env.SERVE_HOSTNAME === '') {
+    context.addIssue({
+      code: 'custom',
+      path: ['SERVE_HOSTNAME'],
+      message: 'SERVE_DOMAINS is set: name the host clients reach this service at over HTTPS (the target of the published records)',
+    });
+  }
 });
 
 /** The environment variables the service reads, with their defaults; ISPDB_URL folded into ISPDB_URLS. */
-export const envSchema = envObject.transform(({ ISPDB_URL, ISPDB_URLS, ...rest }) => ({
+export const envSchema = envChecked.transform(({ ISPDB_URL, ISPDB_URLS, ...rest }) => ({
   ...rest,
   ISPDB_URLS: ISPDB_URLS ?? (ISPDB_URL === undefined ? DEFAULT_ISPDB_URLS : ISPDB_URL === '' ? [] : [ISPDB_URL]),
 }));
@@ -136,7 +192,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The names of the environment variables the service reads. */
 export type EnvName = keyof z.input<typeof envObject>;
 
+/** The same names at run time (deployment manifests are checked against them). */
+export const ENV_NAMES = Object.keys(envObject.shape) as EnvName[];
+
 /** A configuration for tests: defaults plus overrides, no environment read. */
 export function testConfig(overrides: Partial<Record<EnvName, string>> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...overrides } as NodeJS.ProcessEnv);
+  // Load shedding off unless a test turns it on: on a shared test machine the event loop is blocked
+  // by the tests themselves (tsx compiling, synchronous property runs), and shedding would turn
+  // unrelated cache-missing lookups into 503s at random.
+  return loadConfig({ LOG_LEVEL: 'silent', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...overrides } as NodeJS.ProcessEnv);
 }

@@ -302,3 +302,31 @@ export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOpti
   if (cut) dropped.unshift(cut);
   return { ok: true, action: 'settings', servers: kept.kept, dropped: boundedNotes(dropped), notes, ewsUrl, exchange };
 }
+
+/** What a POX Autodiscover request asks (MS-OXDSCLI §2.2.3), or why it cannot be read. */
+export type AutodiscoverRequestParseResult =
+  | {
+      ok: true;
+      /** The EMailAddress as sent (trimmed); the caller validates it as an address. */
+      address: string;
+      /** The AcceptableResponseSchema, lower-cased; undefined when the request named none. */
+      responseSchema: string | undefined;
+    }
+  | { ok: false; error: 'doctype_refused' | 'too_complex' | 'malformed_xml' | 'not_autodiscover' | 'no_address'; message: string };
+
+/**
+ * Reads an Autodiscover POX request sent to this service. Security: the body comes from anyone on
+ * the internet, so it goes through the same hardened front door as the answers this service reads
+ * (DOCTYPE refused, caps before parsing, entities never expanded) and values are length-capped.
+ */
+export function parseAutodiscoverRequestXml(xml: string): AutodiscoverRequestParseResult {
+  const parsed = parseHardenedXml(xml, parser);
+  if (!parsed.ok) return parsed;
+  const root = nodes(parsed.document['Autodiscover'])[0];
+  const request = root ? nodes(root['Request'])[0] : undefined;
+  if (!request) return { ok: false, error: 'not_autodiscover', message: 'no Autodiscover/Request element' };
+  const address = texts(request, 'EMailAddress').find((text) => text.length > 0 && text.length <= 320);
+  if (address === undefined) return { ok: false, error: 'no_address', message: 'the request has no EMailAddress' };
+  const schema = texts(request, 'AcceptableResponseSchema')[0];
+  return { ok: true, address, responseSchema: schema === undefined || schema === '' ? undefined : schema.toLowerCase() };
+}

@@ -17,6 +17,13 @@ export const DOCUMENT_MAX_BYTES = 32 * 1024;
 export const AUTODISCOVER_MAX_BYTES = 64 * 1024;
 
 /**
+ * Body cap of an Autodiscover request this service answers (SERVE_DOMAINS): a real POX request is
+ * about 350 bytes (one address and one schema URI), so 8 KiB leaves room for long addresses and
+ * white space while a stranger's upload is refused before it is read further.
+ */
+export const AUTODISCOVER_REQUEST_MAX_BYTES = 8 * 1024;
+
+/**
  * Elements read at most from one XML document. mail.com.xml, the largest ISPDB file, has 233
  * elements (mostly <domain> entries); 400 leaves room for that and more, while the worst document
  * within it stays a short parse: at 1,000 one hostile client at the default rate limit could still

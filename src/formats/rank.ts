@@ -6,6 +6,16 @@ export const PROTOCOL_ORDER: Record<Protocol, number> = { imap: 0, pop3: 1, smtp
 /** RFC 8314: implicit TLS is preferred over STARTTLS, and both over plaintext. */
 export const SECURITY_ORDER: Record<Security, number> = { tls: 0, starttls: 1, none: 2 };
 
+/**
+ * Servers in the order answers show one source's servers: IMAP before POP3 (then SMTP), implicit TLS
+ * before STARTTLS before plaintext, otherwise the given order (the sort is stable). A new array.
+ */
+export function byProtocolAndSecurity<T extends { protocol: Protocol; security: Security }>(servers: readonly T[]): T[] {
+  return [...servers].sort(
+    (a, b) => PROTOCOL_ORDER[a.protocol] - PROTOCOL_ORDER[b.protocol] || SECURITY_ORDER[a.security] - SECURITY_ORDER[b.security],
+  );
+}
+
 /** Identity of a server across sources: the same endpoint found twice is one server. */
 export function serverKey(server: Pick<CandidateServer, 'protocol' | 'host' | 'port' | 'security'>): string {
   return `${server.protocol}|${server.host.toLowerCase()}|${server.port}|${server.security}`;

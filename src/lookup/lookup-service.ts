@@ -1,10 +1,13 @@
 import type { Log as Logger } from '../logging/log.js';
+import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import type { CoalescingCache } from '../cache/coalescing-cache.js';
-import type { Config } from '../config/env.js';
+import { ApiError, BusyError } from '../api/errors.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
+import type { Autoconfigure } from '../api/serve-schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
+import { checkAnswer, type AnswerChecks } from './check-answer.js';
 
 /** Plain-language reason shown with the recommendation (the widget translates by `recommended`). */
 export const WHY_IMAP =
@@ -17,16 +20,40 @@ export const WHY_POP3_ONLY =
 /** Outcome of a lookup: settings, or nothing known. */
 export type LookupOutcome =
   | { found: true; result: LookupResult }
-  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives'] };
+  | { found: false; sources: LookupResult['sources']; alternatives: LookupResult['alternatives']; cached: boolean };
 
 /** Dependencies of the lookup service. */
 export interface LookupServiceDeps {
   resolver: Resolver;
   cache: CoalescingCache<Discovery>;
-  config: Config;
+  /** The lookup deadline (LOOKUP_TIMEOUT_MS). */
+  lookupTimeoutMs: number;
+  /** How long answers are cached (CACHE_TTL_S, CACHE_NEGATIVE_TTL_S). */
+  cacheTtl: CacheTtl;
   log: Logger;
   /** True when a memory-only source (the provider database) answers the domain: no discovery goes out. */
   answersOffline?: (domain: string) => boolean;
+  /** The `autoconfigure` hint for a subject whose domain this service serves (SERVE_DOMAINS), else undefined. */
+  autoconfigure?: (subject: LookupSubject) => Autoconfigure | undefined;
+  /** Live checks of an answer's servers (lookup?check=true); without them such a lookup is refused. */
+  checks?: AnswerChecks;
+  /** Load shedding: true while the process is overloaded; new discoveries are then refused as `busy`. */
+  underPressure?: () => boolean;
+  metrics?: Metrics;
+  /** Retry-After of a lookup refused under load, in seconds (SHED_RETRY_AFTER_S). */
+  shedRetryAfterS?: number;
+}
+
+/** How one lookup is asked for. */
+export interface LookupOptions {
+  /** Aborted when the client goes away: its share of the work stops. */
+  signal?: AbortSignal;
+  /** Skip the cached discovery (a running one is still shared). */
+  fresh?: boolean;
+  /** Also live-check every returned server (counted against the client's live-check budget). */
+  check?: boolean;
+  /** clientKey of the requester: charged for a discovery it starts, and for each live check. */
+  client?: string;
 }
 
 /** Room for the looked-up domain in a rendered answer (a DNS name has at most 253 characters), in characters. */
@@ -35,7 +62,7 @@ const RENDERED_DOMAIN_ROOM = 256;
 /**
  * Estimated bytes a cached discovery keeps alive (for the cache's byte bound): the discovery's own
  * objects (about two bytes per character of their JSON), and, for a found one, the domain-only
- * answer rendered from it once (LookupService.cached: objects as large again) with its JSON
+ * answer rendered from it once (LookupService.fromCache: objects as large again) with its JSON
  * memoised by the route (one byte per character). Security: counting only the discovery let one
  * cached answer of 2,150 servers hold about three times the bytes the bound was told.
  */
@@ -46,14 +73,20 @@ export function discoverySize(discovery: Discovery): number {
   return stored + rendered * 3;
 }
 
-/** Cache lifetime: DNS TTLs where known (capped at a day and CACHE_TTL_S), failures shorter. */
-export function discoveryTtlMs(discovery: Discovery, config: Config): number {
+/** How long answers are cached, in seconds: found ones (at most), and those that found nothing. */
+export interface CacheTtl {
+  foundS: number;
+  notFoundS: number;
+}
+
+/** Cache lifetime: DNS TTLs where known (capped at a day and `foundS`), failures shorter. */
+export function discoveryTtlMs(discovery: Discovery, ttl: CacheTtl): number {
   if (!discovery.found) {
     // An uncertain "nothing" (a source failed or timed out) is retried sooner than a clean one.
-    const seconds = discovery.degraded ? Math.min(config.CACHE_NEGATIVE_TTL_S, 30) : config.CACHE_NEGATIVE_TTL_S;
+    const seconds = discovery.degraded ? Math.min(ttl.notFoundS, 30) : ttl.notFoundS;
     return seconds * 1000;
   }
-  const capped = Math.min(discovery.ttlS ?? config.CACHE_TTL_S, config.CACHE_TTL_S, 86_400);
+  const capped = Math.min(discovery.ttlS ?? ttl.foundS, ttl.foundS, 86_400);
   return Math.max(1, capped) * 1000;
 }
 
@@ -82,8 +115,8 @@ function toAlternative(candidate: CandidateAlternative): Alternative {
 }
 
 /** The answer of a discovery without any incoming server: the trace, and other access methods if any. */
-function notFound(discovery: Discovery): LookupOutcome {
-  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative) };
+function notFound(discovery: Discovery, cached: boolean): LookupOutcome {
+  return { found: false, sources: discovery.sources, alternatives: discovery.alternatives.map(toAlternative), cached };
 }
 
 /** Turns a cached domain-level discovery into the API answer for this subject. */
@@ -118,26 +151,51 @@ export class LookupService {
   constructor(private readonly deps: LookupServiceDeps) {}
 
   /**
-   * `client` (clientKey of the requester) is charged for the discovery only if this call starts
-   * one: callers joining a discovery already under way share it and are never counted again.
+   * `client` is charged for the discovery only if this call starts one: callers joining a discovery
+   * already under way share it and are never counted again.
    */
-  async lookup(subject: LookupSubject, options: { signal?: AbortSignal; fresh?: boolean; client?: string } = {}): Promise<LookupOutcome> {
+  async lookup(subject: LookupSubject, options: LookupOptions = {}): Promise<LookupOutcome> {
+    if (options.check && !this.deps.checks) throw new ApiError('invalid_input', 'live checks are not available on this server');
     const { value, cached } = await this.deps.cache.get(
       subject.domain,
       async (signal) => {
+        this.#shedIfOverloaded(subject.domain);
         const discovery = await this.deps.resolver.resolve({
           subject,
           signal,
-          deadlineMs: this.deps.config.LOOKUP_TIMEOUT_MS,
+          deadlineMs: this.deps.lookupTimeoutMs,
           log: this.deps.log,
           client: options.client,
         });
-        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.config) };
+        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.cacheTtl) };
       },
       options,
     );
-    if (!value.found) return notFound(value);
-    return { found: true, result: toLookupResult(value, subject, cached) };
+    if (!value.found) return notFound(value, cached);
+    const result = this.#withHint(toLookupResult(value, subject, cached), subject);
+    if (options.check && this.deps.checks) {
+      await checkAnswer(result, this.deps.checks, { client: options.client ?? '', signal: options.signal, fresh: options.fresh });
+    }
+    return { found: true, result };
+  }
+
+  /** Adds the `autoconfigure` hint of a served domain (per subject: the profile URL names the address). */
+  #withHint(result: LookupResult, subject: LookupSubject): LookupResult {
+    const hint = this.deps.autoconfigure?.(subject);
+    if (hint) result.autoconfigure = hint;
+    return result;
+  }
+
+  /**
+   * Load shedding: a new discovery (many DNS and HTTPS requests, XML parsing) is refused with `busy`
+   * and a Retry-After while the process is overloaded, so the cache hits and /health it can still
+   * serve are not queued behind it. Joining a discovery under way, a cache hit and an answer from
+   * the provider database (memory only) cost nearly nothing and are never refused; nor is it cached.
+   */
+  #shedIfOverloaded(domain: string): void {
+    if (!this.deps.underPressure?.() || this.answersOffline(domain)) return;
+    (this.deps.metrics ?? NO_METRICS).onShed('lookup');
+    throw new BusyError('the service is overloaded right now; please try again shortly', (this.deps.shedRetryAfterS ?? 5) * 1000);
   }
 
   /** Domain-only answers per cached discovery: the same for every caller, so built once. */
@@ -148,14 +206,14 @@ export class LookupService {
    * signals). A domain-only answer is the same object for every hit on one discovery, so callers
    * must not change it (the route's serializer memoises its JSON by identity).
    */
-  cached(subject: LookupSubject): LookupOutcome | undefined {
+  fromCache(subject: LookupSubject): LookupOutcome | undefined {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
-    if (!value.found) return notFound(value);
-    if (subject.email !== null) return { found: true, result: toLookupResult(value, subject, true) };
+    if (!value.found) return notFound(value, true);
+    if (subject.email !== null) return { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {
-      outcome = { found: true, result: toLookupResult(value, subject, true) };
+      outcome = { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
       this.#domainAnswers.set(value, outcome);
     }
     return outcome;
@@ -166,8 +224,27 @@ export class LookupService {
     return this.deps.answersOffline?.(domain) ?? false;
   }
 
-  /** Whether a fresh lookup for this domain would be answered from the cache (no discovery). */
+  /** Whether a lookup of this domain would be answered from the cache (no discovery). */
   isCached(domain: string): boolean {
     return this.deps.cache.peek(domain) !== undefined;
   }
+
+  /** Whether a discovery of this domain is running now (a new lookup joins it: no new work). */
+  isDiscovering(domain: string): boolean {
+    return this.deps.cache.isComputing(domain);
+  }
+}
+
+/**
+ * The 200 body of an outcome, or the 404 `not_found` error. No incoming server means no answer (a
+ * 200 always has incoming[0]); a domain that publishes only JMAP or Exchange gets its alternatives
+ * in the 404, where an app that speaks them finds them.
+ */
+export function answerOf(outcome: LookupOutcome, domain: string): LookupResult {
+  if (outcome.found) return outcome.result;
+  const kinds = [...new Set(outcome.alternatives.map((item) => item.kind))];
+  if (kinds.length === 0) throw new ApiError('not_found', `no mail settings are known for ${domain}`, { extra: { sources: outcome.sources } });
+  throw new ApiError('not_found', `no IMAP or POP3 settings are known for ${domain}; it offers ${kinds.join(', ')} (see alternatives)`, {
+    extra: { sources: outcome.sources, alternatives: outcome.alternatives },
+  });
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 
 /** CORS_ORIGINS parsed: `*` for any origin, else the exact origins listed. */
 export function parseCorsOrigins(value: string): '*' | string[] {
@@ -23,38 +23,45 @@ const PREFLIGHT_MAX_AGE_S = '600';
  * @fastify/cors, whose hook copies its options object and builds Fastify's route options twice on
  * every request: on the cached lookup it cost several per cent of throughput (npm run bench).
  */
-export async function registerCors(app: FastifyInstance, corsOrigins: string): Promise<void> {
-  const origins = parseCorsOrigins(corsOrigins);
-  const allowed = origins === '*' ? null : new Set(origins);
-  app.addHook('onRequest', (request, reply, done) => {
-    const origin = request.headers.origin;
-    if (allowed === null) {
-      // Any origin: the same header on every response, so caches need no Vary.
-      reply.header('access-control-allow-origin', '*');
-      reply.header('access-control-expose-headers', EXPOSED_HEADERS);
-    } else {
-      // The answer depends on the Origin header, so caches must key on it.
-      reply.header('vary', 'Origin');
-      if (origin !== undefined && allowed.has(origin)) {
-        reply.header('access-control-allow-origin', origin);
+export const cors = fp<{ origins: string; except?: string }>(
+  async (app, options) => {
+    const origins = parseCorsOrigins(options.origins);
+    const allowed = origins === '*' ? null : new Set(origins);
+    const except = options.except;
+    app.addHook('onRequest', (request, reply, done) => {
+      // Security: operational paths (GET /metrics) get no CORS headers, so no web page a browser
+      // opens can read them, whatever CORS_ORIGINS allows for the API.
+      if (except !== undefined && request.url.startsWith(except)) return done();
+      const origin = request.headers.origin;
+      if (allowed === null) {
+        // Any origin: the same header on every response, so caches need no Vary.
+        reply.header('access-control-allow-origin', '*');
         reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+      } else {
+        // The answer depends on the Origin header, so caches must key on it.
+        reply.header('vary', 'Origin');
+        if (origin !== undefined && allowed.has(origin)) {
+          reply.header('access-control-allow-origin', origin);
+          reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+        }
       }
-    }
-    if (request.method !== 'OPTIONS') return done();
-    // A preflight (any OPTIONS request) is answered here, before routing and rate limits: the
-    // browser sends no credentials with it and it costs nothing.
-    const requested = request.headers['access-control-request-headers'];
-    if (requested !== undefined) {
-      reply.header('access-control-allow-headers', requested);
-      reply.header('vary', allowed === null ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers');
-    }
-    void reply
-      .code(204)
-      .header('access-control-allow-methods', ALLOWED_METHODS)
-      .header('access-control-max-age', PREFLIGHT_MAX_AGE_S)
-      .header('content-length', '0')
-      .send();
-  });
-  // OPTIONS must reach a route for the hook above to run; the hook always answers first.
-  app.options('*', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
-}
+      if (request.method !== 'OPTIONS') return done();
+      // A preflight (any OPTIONS request) is answered here, before routing and rate limits: the
+      // browser sends no credentials with it and it costs nothing.
+      const requested = request.headers['access-control-request-headers'];
+      if (requested !== undefined) {
+        reply.header('access-control-allow-headers', requested);
+        reply.header('vary', allowed === null ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers');
+      }
+      void reply
+        .code(204)
+        .header('access-control-allow-methods', ALLOWED_METHODS)
+        .header('access-control-max-age', PREFLIGHT_MAX_AGE_S)
+        .header('content-length', '0')
+        .send();
+    });
+    // OPTIONS must reach a route for the hook above to run; the hook always answers first.
+    app.options('*', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
+  },
+  { name: 'cors', fastify: '5.x' },
+);

@@ -1,7 +1,21 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errorBody } from '../api/errors.js';
+import { ApiError, errorBody, retryAfterSeconds } from '../api/errors.js';
 import type { ErrorCode } from '../api/schemas.js';
+
+/** HTTP status of each stable API error code: the one table (the codes themselves are listed in api/schemas.ts). */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  busy: 503,
+  timeout: 504,
+};
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 404) return 'not_found';
@@ -33,30 +47,35 @@ export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequ
 }
 
 /** One error handler for the whole API: stable codes, and 5xx bodies never show internals. */
-export function registerErrorHandler(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
-  });
+export const errorHandler = fp(
+  async (app) => {
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    });
 
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    if (error instanceof ApiError) {
-      reply.headers(error.headers).code(error.status).send({ ...error.extra, ...errorBody(error.code, error.message) });
-      return;
-    }
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const details = error.validation
-        .map((issue) => `${issue.instancePath.replace(/^\//, '') || 'request'}: ${issue.message}`)
-        .join('; ');
-      reply.code(400).send(errorBody('invalid_input', `invalid ${error.validationContext ?? 'request'}: ${details}`));
-      return;
-    }
-    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status >= 400 && status < 500) {
-      const code = codeForStatus(status);
-      reply.code(status).send(errorBody(code, error.message));
-      return;
-    }
-    request.log.error({ reqId: request.id, err: error }, 'request failed');
-    reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; please try again'));
-  });
-}
+    app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+      if (error instanceof ApiError) {
+        const { retryAfterMs, extra } = error.details;
+        if (retryAfterMs !== undefined) reply.header('retry-after', retryAfterSeconds(retryAfterMs));
+        reply.code(ERROR_STATUS[error.code]).send({ ...extra, ...errorBody(error.code, error.message) });
+        return;
+      }
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        const details = error.validation
+          .map((issue) => `${issue.instancePath.replace(/^\//, '') || 'request'}: ${issue.message}`)
+          .join('; ');
+        reply.code(400).send(errorBody('invalid_input', `invalid ${error.validationContext ?? 'request'}: ${details}`));
+        return;
+      }
+      const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+      if (status >= 400 && status < 500) {
+        const code = codeForStatus(status);
+        reply.code(status).send(errorBody(code, error.message));
+        return;
+      }
+      request.log.error({ reqId: request.id, err: error }, 'request failed');
+      reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; please try again'));
+    });
+  },
+  { name: 'error-handler', fastify: '5.x' },
+);

@@ -1,12 +1,12 @@
 import net from 'node:net';
 import type { Check, CheckErrorCode, Protocol } from '../api/schemas.js';
 import type { ConnectBudget, Network } from '../net/connect.js';
-import { upgradeToTls, type TlsInfo } from '../net/tls.js';
+import type { TlsInfo } from '../net/tls.js';
+import { ProbeChannel } from './channel.js';
 import { deadline } from './deadline.js';
 import { imapDialect } from './imap.js';
-import { LineReader } from './line-reader.js';
 import { pop3Dialect } from './pop3.js';
-import { MAX_DIALOG_BYTES, MAX_LINE_BYTES, printable, type Dialect, type Session } from './session.js';
+import { MAX_DIALOG_BYTES, MAX_LINE_BYTES, printable, type Dialect } from './session.js';
 import { smtpDialect } from './smtp.js';
 import type { CheckTarget } from './types.js';
 
@@ -72,118 +72,103 @@ export function emptyCheck(target: CheckTarget): Check {
   };
 }
 
-async function runCheck(target: CheckTarget, options: CheckServerOptions, signal: AbortSignal): Promise<Check> {
-  const started = performance.now();
-  const dialect = DIALECTS[target.protocol];
-  const result = emptyCheck(target);
-  const fail = (code: CheckErrorCode, message: string): Check => {
-    result.ok = false;
-    result.error = { code: signal.aborted && code !== 'forbidden_target' ? 'timeout' : code, message: signal.aborted ? timeoutMessage(options.timeoutMs, message) : message };
-    result.ms.total = round(performance.now() - started);
-    return result;
-  };
+/** What a check has learnt so far, and how it ends (a failure keeps what was learnt). */
+interface CheckState {
+  result: Check;
+  started: number;
+  signal: AbortSignal;
+  options: CheckServerOptions;
+}
 
-  const connected = await options.network.connect({
-    host: target.host,
-    port: target.port,
-    timeoutMs: options.timeoutMs,
-    signal,
-    ...(options.budget ? { budget: options.budget } : {}),
-  });
+function failCheck(state: CheckState, code: CheckErrorCode, message: string): Check {
+  const { result, signal, options } = state;
+  result.ok = false;
+  result.error = { code: signal.aborted && code !== 'forbidden_target' ? 'timeout' : code, message: signal.aborted ? timeoutMessage(options.timeoutMs, message) : message };
+  result.ms.total = round(performance.now() - state.started);
+  return result;
+}
+
+async function runCheck(target: CheckTarget, options: CheckServerOptions, signal: AbortSignal): Promise<Check> {
+  const state: CheckState = { result: emptyCheck(target), started: performance.now(), signal, options };
+  const { result } = state;
+  const connected = await options.network.connect({ host: target.host, port: target.port, timeoutMs: options.timeoutMs, signal, budget: options.budget });
   result.address = connected.address;
   result.ms.dns = connected.ms.dns;
   result.ms.connect = connected.ms.connect;
-  if (!connected.ok) return fail(connected.code, connected.message);
+  if (!connected.ok) return failCheck(state, connected.code, connected.message);
 
-  let socket: net.Socket = connected.socket;
-  // Errors after a detach or during teardown must not become uncaught exceptions.
-  socket.on('error', () => {});
-  const sockets: net.Socket[] = [socket];
-  const closeAll = () => sockets.forEach((open) => open.destroy());
-  signal.addEventListener('abort', closeAll, { once: true });
+  const stepTimeoutMs = options.stepTimeoutMs ?? Math.min(options.timeoutMs, DEFAULT_STEP_TIMEOUT_MS);
+  const channel = new ProbeChannel(
+    connected.socket,
+    { maxLineBytes: MAX_LINE_BYTES, maxTotalBytes: MAX_DIALOG_BYTES, stepTimeoutMs, signal },
+    addressLiteral(connected.socket.localAddress ?? '127.0.0.1'),
+  );
+  const close = () => channel.close();
+  signal.addEventListener('abort', close, { once: true });
   try {
-    const readerOptions = { maxLineBytes: MAX_LINE_BYTES, maxTotalBytes: MAX_DIALOG_BYTES, stepTimeoutMs: options.stepTimeoutMs ?? Math.min(options.timeoutMs, DEFAULT_STEP_TIMEOUT_MS), signal };
-    let trustProblem: { code: CheckErrorCode; message: string } | null = null;
-
-    const handshake = async (): Promise<Check | null> => {
-      const remaining = options.timeoutMs - (performance.now() - started);
-      const secured = await upgradeToTls(socket, {
-        servername: target.host,
-        timeoutMs: Math.max(1, remaining),
-        signal,
-        ...(options.extraCa ? { extraCa: options.extraCa } : {}),
-        ...(options.now ? { now: options.now } : {}),
-      });
-      result.ms.tls = round(result.ms.tls + secured.ms);
-      if (!secured.ok) return fail(secured.code, secured.message);
-      socket = secured.socket;
-      socket.on('error', () => {});
-      sockets.push(socket);
-      result.tls = tlsView(secured.info);
-      trustProblem = secured.problem;
-      return null;
-    };
-
-    if (target.security === 'tls') {
-      const failed = await handshake();
-      if (failed) return failed;
-    }
-
-    let reader = new LineReader(socket, readerOptions);
-    const session: Session = {
-      read: () => reader.readLine(),
-      write: (line) => {
-        socket.write(`${line}\r\n`);
-      },
-      clientName: addressLiteral(connected.socket.localAddress ?? '127.0.0.1'),
-    };
-
-    const greeting = await dialect.greeting(session);
-    if (!greeting.ok) return fail(greeting.code, greeting.message);
-    // Security: what the server says is shown and logged, so it is made printable (as error excerpts are).
-    result.greeting = printable(greeting.value);
-
-    let capabilities = await dialect.capabilities(session);
-    if (!capabilities.ok) return fail(capabilities.code, capabilities.message);
-
-    if (target.security !== 'tls') {
-      result.starttls = dialect.offersStartTls(capabilities.value);
-      if (dialect.offersPlaintextLogin(capabilities.value)) {
-        result.warnings.push('the server offers a password login before TLS');
-      }
-    }
-    if (target.security === 'none' && !result.starttls) {
-      result.warnings.push('no STARTTLS on this plaintext port: passwords would cross the network unencrypted');
-    }
-
-    if (target.security === 'starttls') {
-      const upgraded = await dialect.startTls(session);
-      if (!upgraded.ok) return fail(upgraded.code, upgraded.message);
-      // Security: bytes the server sent before the handshake must not be read as TLS-protected replies.
-      const early = reader.detach();
-      if (early.length > 0) return fail('protocol_error', 'the server sent data after accepting STARTTLS, before the TLS handshake');
-      const failed = await handshake();
-      if (failed) return failed;
-      reader = new LineReader(socket, readerOptions);
-      capabilities = await dialect.capabilities(session);
-      if (!capabilities.ok) return fail(capabilities.code, capabilities.message);
-    }
-
-    result.capabilities = capabilities.value.map(printable);
-    result.authMechanisms = dialect.authMechanisms(capabilities.value).map(printable);
-    addTlsWarnings(result);
-
-    // A polite goodbye, briefly: the check's answer does not depend on it.
-    await Promise.race([dialect.logout(session), new Promise((resolve) => setTimeout(resolve, LOGOUT_WAIT_MS).unref())]);
-
-    const problem = trustProblem as { code: CheckErrorCode; message: string } | null;
-    if (problem) return fail(problem.code, problem.message);
-    result.ok = true;
-    result.ms.total = round(performance.now() - started);
-    return result;
+    return await runDialog(target, channel, state);
   } finally {
-    signal.removeEventListener('abort', closeAll);
-    closeAll();
+    signal.removeEventListener('abort', close);
+    close();
+  }
+}
+
+/** The credential-free dialog over a connected channel: TLS first or after STARTTLS, capabilities, goodbye. */
+async function runDialog(target: CheckTarget, channel: ProbeChannel, state: CheckState): Promise<Check> {
+  const { result, options } = state;
+  const dialect = DIALECTS[target.protocol];
+  let trustProblem: { code: CheckErrorCode; message: string } | null = null;
+  const secure = async (): Promise<Check | null> => {
+    const remaining = options.timeoutMs - (performance.now() - state.started);
+    const secured = await channel.secure({ servername: target.host, timeoutMs: Math.max(1, remaining), signal: state.signal, extraCa: options.extraCa, now: options.now });
+    result.ms.tls = round(result.ms.tls + secured.ms);
+    if (!secured.ok) return failCheck(state, secured.code, secured.message);
+    result.tls = tlsView(secured.info);
+    trustProblem = secured.problem;
+    return null;
+  };
+
+  if (target.security === 'tls') {
+    const failed = await secure();
+    if (failed) return failed;
+  }
+  const greeting = await dialect.greeting(channel);
+  if (!greeting.ok) return failCheck(state, greeting.code, greeting.message);
+  // Security: what the server says is shown and logged, so it is made printable (as error excerpts are).
+  result.greeting = printable(greeting.value);
+
+  let capabilities = await dialect.capabilities(channel);
+  if (!capabilities.ok) return failCheck(state, capabilities.code, capabilities.message);
+  if (target.security !== 'tls') notePlaintextCapabilities(result, dialect, capabilities.value);
+
+  if (target.security === 'starttls') {
+    const upgraded = await dialect.startTls(channel);
+    if (!upgraded.ok) return failCheck(state, upgraded.code, upgraded.message);
+    const failed = await secure();
+    if (failed) return failed;
+    capabilities = await dialect.capabilities(channel);
+    if (!capabilities.ok) return failCheck(state, capabilities.code, capabilities.message);
+  }
+
+  result.capabilities = capabilities.value.map(printable);
+  result.authMechanisms = dialect.authMechanisms(capabilities.value).map(printable);
+  addTlsWarnings(result);
+  // A polite goodbye, briefly: the check's answer does not depend on it.
+  await Promise.race([dialect.logout(channel), new Promise((resolve) => setTimeout(resolve, LOGOUT_WAIT_MS).unref())]);
+
+  const problem = trustProblem as { code: CheckErrorCode; message: string } | null;
+  if (problem) return failCheck(state, problem.code, problem.message);
+  result.ok = true;
+  result.ms.total = round(performance.now() - state.started);
+  return result;
+}
+
+/** What the capabilities on the plaintext channel say about STARTTLS and passwords in the clear. */
+function notePlaintextCapabilities(result: Check, dialect: Dialect, capabilities: readonly string[]): void {
+  result.starttls = dialect.offersStartTls(capabilities);
+  if (dialect.offersPlaintextLogin(capabilities)) result.warnings.push('the server offers a password login before TLS');
+  if (result.security === 'none' && !result.starttls) {
+    result.warnings.push('no STARTTLS on this plaintext port: passwords would cross the network unencrypted');
   }
 }
 

@@ -1,5 +1,6 @@
 import { CoalescingCache, type Clock } from '../cache/coalescing-cache.js';
 import type { Check, CheckErrorCode } from '../api/schemas.js';
+import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import type { Network } from '../net/connect.js';
 import { TargetBudget } from './budgets.js';
 import { checkServer, emptyCheck } from './check-server.js';
@@ -26,6 +27,10 @@ export interface LiveCheckerOptions {
   extraCa?: readonly string[];
   clock?: Clock;
   maxCacheEntries?: number;
+  /** Load shedding: true while the process is overloaded; new (uncached) checks are then refused as `busy`. */
+  underPressure?: () => boolean;
+  /** Where each check's outcome is reported. */
+  metrics?: Metrics;
 }
 
 /** A counting semaphore whose waiters give up when their signal fires. */
@@ -92,6 +97,12 @@ export class LiveChecker implements ServerChecker, Prober {
   }
 
   async check(target: CheckTarget, options: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<Check> {
+    const check = await this.#checkCached(target, options);
+    (this.#options.metrics ?? NO_METRICS).onCheck(check.error?.code ?? 'ok');
+    return check;
+  }
+
+  async #checkCached(target: CheckTarget, options: { signal?: AbortSignal; fresh?: boolean }): Promise<Check> {
     const host = target.host.toLowerCase();
     const key = `${target.protocol}|${host}|${target.port}|${target.security}`;
     try {
@@ -113,6 +124,11 @@ export class LiveChecker implements ServerChecker, Prober {
 
   async #run(target: CheckTarget, signal: AbortSignal): Promise<{ value: Check; ttlMs: number }> {
     const { timeoutMs, queueTimeoutMs, network } = this.#options;
+    // Load shedding: a cached result above still answers; a new connection waits until the load eases.
+    if (this.#options.underPressure?.()) {
+      (this.#options.metrics ?? NO_METRICS).onShed('check');
+      return { value: refusal(target, 'busy', 'the service is overloaded right now; try again shortly'), ttlMs: 0 };
+    }
     const check = await this.#limited(target, signal, timeoutMs, queueTimeoutMs ?? timeoutMs, network);
     // Refusals are not cached: the address's budget or a slot may free up before the TTL ends.
     const refused = check.error?.code === 'rate_limited' || check.error?.code === 'busy';

@@ -1,7 +1,7 @@
 // Turns a Mozilla autoconfig file (config-v1.1.xml) into a provider file. Pure: no I/O, no Fastify;
 // scripts/providers-import.ts does the reading and writing.
 import { parseAutoconfigXml, type AutoconfigServer } from '../formats/autoconfig-xml.js';
-import { PROTOCOL_ORDER, SECURITY_ORDER } from '../formats/rank.js';
+import { byProtocolAndSecurity } from '../formats/rank.js';
 import { checkProviders } from './check.js';
 import { providerSchema, type Provider } from './schema.js';
 
@@ -33,15 +33,7 @@ export function normaliseProviderId(value: string): string {
 
 /** IMAP before POP3, then implicit TLS before STARTTLS before plaintext; otherwise the file's order. */
 function ordered(servers: AutoconfigServer[]): AutoconfigServer[] {
-  return servers
-    .map((server, index) => ({ server, index }))
-    .sort(
-      (a, b) =>
-        PROTOCOL_ORDER[a.server.protocol] - PROTOCOL_ORDER[b.server.protocol] ||
-        SECURITY_ORDER[a.server.security] - SECURITY_ORDER[b.server.security] ||
-        a.index - b.index,
-    )
-    .map(({ server }) => ({ ...server, authentication: [...server.authentication] }));
+  return byProtocolAndSecurity(servers).map((server) => ({ ...server, authentication: [...server.authentication] }));
 }
 
 /**

@@ -1,6 +1,6 @@
-import { setMaxListeners } from 'node:events';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import { BusyError, RateLimitedError } from '../api/errors.js';
 import type { Log as Logger } from '../logging/log.js';
+import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import type { LookupSubject } from '../api/input.js';
 import type { Instruction, SourceReport, Warning } from '../api/schemas.js';
 import type { Provider } from '../provider-db/schema.js';
@@ -9,6 +9,7 @@ import { capPerProtocol, droppedServersNote } from '../formats/document-limits.j
 import { portSecurityConflict } from '../formats/port-security.js';
 import { TlsOutcomes } from '../sources/tls-outcomes.js';
 import { rankServers } from '../formats/rank.js';
+import { runGroup, skipped, type GroupRunOptions } from './group-run.js';
 import { answerWarnings } from './warnings.js';
 
 /** The domain-level answer of one discovery run (usernames are still templates). */
@@ -49,6 +50,8 @@ export interface ResolverOptions {
   maxPerClient?: number;
   /** How long companion sources (alternatives only) may still run once the answer is decided. */
   companionGraceMs?: number;
+  /** Where each settled source's outcome and time are reported. */
+  metrics?: Metrics;
 }
 
 /** Default grace of companion sources: small against a lookup, enough for a fetch already under way. */
@@ -66,6 +69,7 @@ export class Resolver {
   readonly #maxConcurrent: number;
   readonly #companionGraceMs: number;
   readonly #maxPerClient: number;
+  readonly #metrics: Metrics;
   /** Start times and deadlines of the discoveries each client has running (never more than maxPerClient). */
   readonly #byClient = new Map<string, number[]>();
   #running = 0;
@@ -75,6 +79,7 @@ export class Resolver {
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
     this.#companionGraceMs = options.companionGraceMs ?? COMPANION_GRACE_MS;
     this.#maxPerClient = options.maxPerClient ?? Infinity;
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   get sources(): readonly Source[] {
@@ -93,7 +98,7 @@ export class Resolver {
 
   /**
    * Runs one discovery. Security: one discovery fans out into many outbound requests, so at most
-   * `maxConcurrent` run at once; beyond that the call is refused at once with ApiError `busy`
+   * `maxConcurrent` run at once; beyond that the call is refused at once with BusyError
    * (never queued, never cached), while callers sharing a running discovery are not counted twice.
    * One client may hold at most `maxPerClient` of those slots: a client that names domains whose
    * DNS never answers holds each slot for a whole DNS timeout, and without this share a handful of
@@ -105,16 +110,13 @@ export class Resolver {
     const client = options.client;
     const mine = client === undefined ? undefined : this.#byClient.get(client);
     if (mine && mine.length >= this.#maxPerClient) {
-      const endsIn = Math.min(...mine) - now();
-      const retryAfter = retryAfterSeconds(endsIn);
-      throw new ApiError(
-        'rate_limited',
+      throw new RateLimitedError(
         `this client already has ${mine.length} new lookups being worked out; try again when one has finished`,
-        { 'Retry-After': retryAfter },
+        Math.min(...mine) - now(),
       );
     }
     if (this.#running >= this.#maxConcurrent) {
-      throw new ApiError('busy', 'too many lookups are being worked out right now; please try again in a moment', { 'Retry-After': '1' });
+      throw new BusyError('too many lookups are being worked out right now; please try again in a moment', 1000);
     }
     // When this discovery ends at the latest (its deadline, plus the companions' grace).
     const endsBy = now() + options.deadlineMs + this.#companionGraceMs;
@@ -153,7 +155,17 @@ export class Resolver {
       // One per discovery: what its HTTPS fetches learnt about TLS (e.g. the plain-HTTP autoconfig
       // fallback is refused after a certificate failure on the same host).
       const tls = new TlsOutcomes();
-      let settled = await this.#runGroup(primary, options, deadline, tls);
+      const run = (group: Source[]): GroupRunOptions => ({
+        group,
+        subject: options.subject,
+        log: options.log,
+        signal: options.signal,
+        deadline,
+        deadlineMs: options.deadlineMs,
+        tls,
+        companionGraceMs: this.#companionGraceMs,
+      });
+      let settled = await runGroup(run(primary));
       // Guessing runs when no incoming server came out (a `found` answer whose servers all broke the
       // port/security invariant counts as nothing).
       if (!yieldsIncoming(settled) && fallback.length > 0) {
@@ -161,179 +173,18 @@ export class Resolver {
           const why = deadline.aborted ? 'the lookup deadline passed first' : 'the lookup was cancelled';
           settled = settled.concat(fallback.map((source) => skipped(source, why)));
         } else {
-          settled = settled.concat(await this.#runGroup(fallback, options, deadline, tls));
+          settled = settled.concat(await runGroup(run(fallback)));
         }
       } else {
         settled = settled.concat(fallback.map((source) => skipped(source, 'only used when no other source finds settings')));
       }
       options.log.debug({ ms: Math.round(now() - started) }, 'discovery finished');
+      for (const entry of settled) this.#metrics.onSource(entry.report.name, entry.report.outcome, entry.report.ms);
       return merge(settled, this.#sources);
     } finally {
       clearTimeout(timeout);
     }
   }
-
-  /**
-   * Starts every source of the group; settles when the best found result can no longer be beaten.
-   * Pending worse-ranked sources are aborted then; companion sources (alternatives only) get up to
-   * `companionGraceMs` more, so a slow one never holds the answer back by more than that.
-   */
-  async #runGroup(group: Source[], options: ResolveOptions, deadline: AbortSignal, tls: TlsOutcomes): Promise<SettledSource[]> {
-    if (group.length === 0) return [];
-    const rankedDone = new AbortController();
-    const allDone = new AbortController();
-    const external = [deadline, ...(options.signal ? [options.signal] : [])];
-    const signal = AbortSignal.any([...external, rankedDone.signal, allDone.signal]);
-    const companionSignal = AbortSignal.any([...external, allDone.signal]);
-    // Every source, and every fetch or probe a source fans out into, listens to these signals.
-    setMaxListeners(256, signal, companionSignal);
-    const results = new Map<Source, SettledSource>();
-    const ranked = group.filter((source) => !source.companion);
-    // Sources that may outlive the ranked decision: companions (alternatives) and cross-checkers (warnings).
-    const lingering = group.filter((source) => source.companion || source.crossCheckMs !== undefined);
-    const startedSources = new Set<Source>();
-    const pendingLingering = () => lingering.filter((source) => startedSources.has(source) && !results.has(source));
-
-    return new Promise<SettledSource[]>((resolve) => {
-      const started = now();
-      let rankedSettled = false;
-      let finished = false;
-      let graceTimer: NodeJS.Timeout | undefined;
-      const deferred = new Map<Source, NodeJS.Timeout>();
-      const finish = () => {
-        if (finished) return;
-        finished = true;
-        rankedSettled = true;
-        clearTimeout(graceTimer);
-        for (const timer of deferred.values()) clearTimeout(timer);
-        rankedDone.abort();
-        allDone.abort();
-        companionSignal.removeEventListener('abort', onAbort);
-        resolve(
-          group.map((source) => {
-            const entry = results.get(source);
-            if (entry) return entry;
-            const outcome = deadline.aborted ? 'timeout' : 'skipped';
-            const detail = deadline.aborted
-              ? `no answer within the ${options.deadlineMs} ms lookup deadline`
-              : options.signal?.aborted
-                ? 'the lookup was cancelled'
-                : source.companion && startedSources.has(source)
-                  ? `no answer within ${this.#companionGraceMs} ms of the best source's answer`
-                  : source.crossCheckMs !== undefined && startedSources.has(source) && rankedSettled
-                    ? `a better-ranked source answered, and no answer to cross-check it within ${source.crossCheckMs} ms`
-                  : deferred.has(source) && !startedSources.has(source)
-                    ? `not started: a better-ranked source answered within its ${source.deferMs} ms head start`
-                    : 'a better-ranked source already answered';
-            return skipped(source, detail, outcome, now() - started);
-          }),
-        );
-      };
-      const onAbort = () => finish();
-      companionSignal.addEventListener('abort', onAbort, { once: true });
-      if (companionSignal.aborted) return finish();
-
-      const settleRanked = () => {
-        rankedSettled = true;
-        rankedDone.abort();
-        for (const timer of deferred.values()) clearTimeout(timer);
-        const pending = pendingLingering();
-        if (pending.length === 0) return finish();
-        // With an answer in hand a lingering source may delay it by its grace at most; with none (a
-        // 404 to come, or guessing), what a companion finds is all there is, so it runs to its end.
-        const answered = ranked.some((source) => results.get(source)?.result.outcome === 'found');
-        const graceMs = Math.max(...pending.map((source) => source.crossCheckMs ?? this.#companionGraceMs));
-        if (answered) graceTimer = setTimeout(finish, graceMs);
-        else if (pending.every((source) => !source.companion)) finish();
-      };
-      const decide = () => {
-        if (rankedSettled) {
-          if (pendingLingering().length === 0) finish();
-          return;
-        }
-        const best = ranked.find((source) => results.get(source)?.result.outcome === 'found');
-        const pendingBetter = ranked.some((source) => !results.has(source) && (!best || source.priority < best.priority));
-        if (!pendingBetter) return settleRanked();
-        // A deferred source starts now once the better-ranked sources it defers to (the undeferred
-        // ones: deferred sources start side by side, not one after another) have all ended.
-        for (const [source, timer] of deferred) {
-          if (startedSources.has(source)) continue;
-          if (!ranked.some((other) => !other.deferMs && other.priority < source.priority && !results.has(other))) {
-            clearTimeout(timer);
-            start([source]);
-          }
-        }
-      };
-
-      // Local sources (memory only, e.g. the provider database) go first: when one of them answers
-      // better than any network source could, no outbound request is ever made.
-      const local = group.filter((source) => source.local);
-      const remote = group.filter((source) => !source.local);
-      let localPending = local.length;
-      const start = (list: Source[], deferring = false) => {
-        for (const source of list) {
-          if (deferring && source.deferMs !== undefined && source.deferMs > 0) {
-            deferred.set(source, setTimeout(() => !rankedSettled && start([source]), source.deferMs));
-            continue;
-          }
-          startedSources.add(source);
-          const sourceStarted = now();
-          const lingers = source.companion || source.crossCheckMs !== undefined;
-          const context = { subject: options.subject, signal: lingers ? companionSignal : signal, log: options.log, tls };
-          run(source, context).then((result) => {
-            // A ranked source that ends after the answer was decided was aborted: it is reported as skipped.
-            if (finished || (rankedSettled && !lingers)) return;
-            const entry: SettledSource = { source, result, report: report(source, result, now() - sourceStarted) };
-            if (rankedSettled && !source.companion) {
-              entry.crossCheckOnly = true;
-              entry.report.detail = [entry.report.detail, 'ended after the answer was decided: used only to cross-check it'].filter(Boolean).join('; ');
-            }
-            results.set(source, entry);
-            if (source.local) {
-              localPending -= 1;
-              if (localPending === 0) {
-                decide();
-                if (!rankedSettled) start(remote, true);
-                return;
-              }
-            }
-            if (localPending === 0) decide();
-          });
-        }
-      };
-      if (local.length > 0) start(local);
-      else start(remote, true);
-    });
-  }
-}
-
-/** Calls a source, turning a thrown bug into an `error` value so one broken source never sinks a lookup. */
-async function run(source: Source, context: Parameters<Source['lookup']>[0]): Promise<SourceResult> {
-  try {
-    return await source.lookup(context);
-  } catch (error) {
-    if (context.signal.aborted) return { outcome: 'timeout', detail: 'aborted' };
-    context.log.error({ err: error, source: source.name }, 'source threw');
-    return { outcome: 'error', error: 'internal_error', detail: 'the source failed unexpectedly' };
-  }
-}
-
-function report(source: Source, result: SourceResult, ms: number): SourceReport {
-  const entry: SourceReport = { name: source.name, outcome: result.outcome, ms: Math.round(ms * 10) / 10 };
-  if (result.detail !== undefined) entry.detail = result.detail;
-  if (result.url !== undefined) entry.url = result.url;
-  if ((result.outcome === 'error' || result.outcome === 'blocked') && result.error !== undefined) entry.error = result.error;
-  return entry;
-}
-
-function skipped(
-  source: Source,
-  detail: string,
-  outcome: 'skipped' | 'timeout' = 'skipped',
-  ms = 0,
-): SettledSource {
-  const result: SourceResult = { outcome, detail };
-  return { source, result, report: report(source, result, ms) };
 }
 
 /** Results that may be merged into the answer: found or partial, and not kept only to cross-check it. */

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError, retryAfterSeconds } from '../api/errors.js';
+import { ApiError, BusyError, RateLimitedError, retryAfterSeconds } from '../api/errors.js';
 import { clientKey } from '../net/client-key.js';
 import { normaliseDomain } from '../api/input.js';
-import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, securitySchema } from '../api/schemas.js';
+import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, queryBoolean, securitySchema } from '../api/schemas.js';
 import type { WindowCounter } from '../probes/budgets.js';
 import type { ServerChecker } from '../probes/types.js';
-import { queryBoolean } from './lookup.js';
+import { untilClientLeaves } from './client-gone.js';
 
 const checkQuerySchema = z.object({
   host: z.string().min(1).max(253).describe('Host name of the mail server (IP literals are refused)'),
@@ -39,8 +39,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
       onRequest: (request, _reply, done) => {
         const taken = options.clientChecks.take(clientKey(request.ip));
         if (taken.ok) return done();
-        const wait = retryAfterSeconds(taken.retryAfterMs);
-        done(new ApiError('rate_limited', `too many live checks from this client; retry in ${wait} s`, { 'retry-after': wait }));
+        done(new RateLimitedError(`too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`, taken.retryAfterMs));
       },
       schema: {
         summary: 'Check a mail server live, without credentials',
@@ -55,23 +54,16 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
       // Security: the host is untrusted; only public-looking DNS names pass (no IP literals, no localhost).
       const host = normaliseDomain(request.query.host);
       if (!host.ok) throw new ApiError('invalid_input', `host: ${host.message}`);
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.sent) gone.abort(new Error('client disconnected'));
-      };
-      reply.raw.once('close', onClose);
-      try {
-        const check = await options.checker.check(
+      const check = await untilClientLeaves(request, reply, (signal) =>
+        options.checker.check(
           { host: host.domain, port: request.query.port, protocol: request.query.protocol, security: request.query.security },
-          { signal: gone.signal, fresh: request.query.fresh },
-        );
-        request.log.info({ reqId: request.id, host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
-        if (check.error?.code === 'rate_limited') throw new ApiError('rate_limited', check.error.message, { 'retry-after': retryAfterSeconds(options.clientChecks.windowMs) });
-        if (check.error?.code === 'busy') throw new ApiError('busy', check.error.message, { 'retry-after': '5' });
-        return check;
-      } finally {
-        reply.raw.removeListener('close', onClose);
-      }
+          { signal, fresh: request.query.fresh },
+        ),
+      );
+      request.log.info({ reqId: request.id, host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
+      if (check.error?.code === 'rate_limited') throw new RateLimitedError(check.error.message, options.clientChecks.windowMs);
+      if (check.error?.code === 'busy') throw new BusyError(check.error.message, 5000);
+      return check;
     },
   );
 };

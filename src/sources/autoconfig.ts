@@ -1,11 +1,7 @@
 import type { HttpClient } from '../net/http.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
 import type { Source, SourceResult } from './types.js';
-
-/** Priority of the ISP's own autoconfig host (after the provider database). */
-export const AUTOCONFIG_PRIORITY = 10;
-/** Priority of the well-known autoconfig location on the mail domain itself. */
-export const WELL_KNOWN_PRIORITY = 11;
+import { SOURCE_TABLE } from './source-table.js';
 
 /**
  * Source 2a: `https://autoconfig.<domain>/mail/config-v1.1.xml?emailaddress=<address>`, the ISP's own
@@ -13,8 +9,7 @@ export const WELL_KNOWN_PRIORITY = 11;
  */
 export function createAutoconfigSource(http: HttpClient): Source {
   return {
-    name: 'autoconfig',
-    priority: AUTOCONFIG_PRIORITY,
+    ...SOURCE_TABLE.autoconfig,
     async lookup({ subject, signal, tls }) {
       const host = `autoconfig.${subject.domain}`;
       // Announced before the first await: the plain-HTTP source asks about this host (see TlsOutcomes).
@@ -36,8 +31,7 @@ export function createAutoconfigSource(http: HttpClient): Source {
 /** Source 2b: `https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml` on the mail domain itself. */
 export function createWellKnownAutoconfigSource(http: HttpClient): Source {
   return {
-    name: 'autoconfig-well-known',
-    priority: WELL_KNOWN_PRIORITY,
+    ...SOURCE_TABLE.wellKnown,
     lookup({ subject, signal }) {
       const url = `https://${subject.domain}/.well-known/autoconfig/mail/config-v1.1.xml`;
       return fetchAutoconfig({ http, url, shownUrl: url, source: 'autoconfig', trusted: true, domain: subject.domain, signal });

@@ -3,12 +3,10 @@ import type { HttpClient } from '../net/http.js';
 import { buildAutodiscoverRequest, parseAutodiscoverXml, type AutodiscoverParseResult } from '../formats/autodiscover-xml.js';
 import { AUTODISCOVER_MAX_BYTES } from '../formats/document-limits.js';
 import { abortedBeforeParse, fetchFailure, MIN_TTL_S, withoutQuery } from './autoconfig-fetch.js';
-import { firstUsableInOrder } from './first-in-order.js';
+import { runRanked } from './ranked-runner.js';
 import { httpsSrvTargets } from './srv.js';
-import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
-
-/** Priority of Exchange Autodiscover: after the ISP's own autoconfig (10, 11), before the ISPDB (20). */
-export const AUTODISCOVER_PRIORITY = 15;
+import { documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
+import { SOURCE_TABLE } from './source-table.js';
 
 /** Redirects (RedirectAddr and RedirectUrl together) followed at most, as Thunderbird allows. */
 export const MAX_AUTODISCOVER_REDIRECTS = 2;
@@ -109,15 +107,13 @@ export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
       },
     ];
     const bug = (index: number): Asked => ({ url: shown[index] ?? domain, address, failure: { outcome: 'error', error: 'internal_error', url: shown[index] ?? domain } });
-    const results = await firstUsableInOrder(tasks, isUsable, bug, signal);
+    const results = await runRanked(tasks, isUsable, bug, signal);
     // A candidate still running when an earlier one answered was aborted: it is reported as skipped.
     return results.map((result, index) => result ?? { url: shown[index] ?? domain, address, failure: { outcome: 'skipped', url: shown[index] ?? domain } });
   }
 
   return {
-    name: 'autodiscover',
-    priority: AUTODISCOVER_PRIORITY,
-    deferMs: DEFERRED_SOURCE_HEAD_START_MS,
+    ...SOURCE_TABLE.autodiscover,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const alternatives: CandidateAlternative[] = [];
       const notes: string[] = [];

@@ -3,9 +3,7 @@ import { Network } from '../net/connect.js';
 import type { DnsAnswer, DnsResolver } from '../net/dns.js';
 import type { Prober } from '../probes/types.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
-
-/** Priority of guessing: below every published source; runs only when they all found nothing. */
-export const GUESS_PRIORITY = 100;
+import { SOURCE_TABLE } from './source-table.js';
 
 /** Host name prefixes tried per protocol, best first ('' is the bare domain). */
 export const GUESS_HOSTS: Record<Protocol, readonly string[]> = {
@@ -77,9 +75,7 @@ const TLS_UP_BUT_UNTRUSTED = new Set(['certificate_untrusted', 'certificate_expi
 export function createGuessSource(options: GuessOptions): Source {
   const stagger = options.staggerMs ?? 10;
   return {
-    name: 'guess',
-    priority: GUESS_PRIORITY,
-    fallback: true,
+    ...SOURCE_TABLE.guess,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const domain = subject.domain;
       const network = memoisedNetwork(options.network);
@@ -157,7 +153,7 @@ export function createGuessSource(options: GuessOptions): Source {
         if (signal.aborted) return { outcome: 'timeout', detail: `stopped before an answer (${tried})` };
         // Not a clean "nothing": probes that a budget refused may have found something, so this
         // must not be cached as long as a real not-found (an error marks the discovery degraded).
-        if (overBudget > 0) return { outcome: 'error', error: 'outbound budget', detail: `${overBudget} of ${tried} refused by the outbound connection budgets` };
+        if (overBudget > 0) return { outcome: 'error', error: 'outbound_budget', detail: `${overBudget} of ${tried} refused by the outbound connection budgets` };
         return { outcome: 'not-found', detail: `no IMAP or POP3 server answered (${tried})` };
       }
       return {

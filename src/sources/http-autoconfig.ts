@@ -1,9 +1,7 @@
 import type { HttpClient } from '../net/http.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
 import type { Source, SourceResult } from './types.js';
-
-/** Priority of plain-HTTP autoconfig: the last autoconfig fallback, below SRV and MX. */
-export const HTTP_AUTOCONFIG_PRIORITY = 50;
+import { SOURCE_TABLE } from './source-table.js';
 
 /** Stable code of a plain-HTTP answer refused because HTTPS to the same host failed its TLS check. */
 export const TLS_DOWNGRADE_REFUSED = 'tls_downgrade_refused';
@@ -18,8 +16,7 @@ export const TLS_DOWNGRADE_REFUSED = 'tls_downgrade_refused';
  */
 export function createHttpAutoconfigSource(http: HttpClient): Source {
   return {
-    name: 'http-autoconfig',
-    priority: HTTP_AUTOCONFIG_PRIORITY,
+    ...SOURCE_TABLE.httpAutoconfig,
     async lookup({ subject, signal, tls }): Promise<SourceResult> {
       const host = `autoconfig.${subject.domain}`;
       const url = `http://${host}/mail/config-v1.1.xml`;

@@ -1,4 +1,3 @@
-import type { Config } from '../config/env.js';
 import type { Network } from '../net/connect.js';
 import { HttpClient } from '../net/http.js';
 import type { Prober } from '../probes/types.js';
@@ -17,33 +16,41 @@ import type { Source } from './types.js';
 
 /** What the default sources need. */
 export interface SourceDeps {
-  config: Config;
   providerDb: ProviderDb;
+  /** Bases of the central ISPDB (ISPDB_URLS), asked in order when one fails; empty skips it. */
+  ispdbUrls: readonly string[];
+  /** Time limit of one guessing probe, in ms. */
+  guessTimeoutMs: number;
   network: Network;
   /** Runs guessing's probes under the live checker's budgets (the service's LiveChecker). */
   prober: Prober;
-  /** The fetcher for autoconfig and ISPDB; made from config and network when absent. */
-  http?: HttpClient;
+  /** The fetcher of every HTTP source (see createHttpClient). */
+  http: HttpClient;
+}
+
+/** Options of the service's HTTP client. */
+export interface HttpClientOptions {
+  /** Total time limit of one fetch (HTTP_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** ISPDB_URLS: a base on another port than 80/443 allows that port too. */
+  ispdbUrls: readonly string[];
+  /** Extra CA certificates (tests); production uses the system store. */
+  ca?: string;
 }
 
 /** Creates the service's HTTP client: total timeout from HTTP_TIMEOUT_MS, the ISPDB port allowed. */
-export function createHttpClient(config: Config, network: Network, extra: { ca?: string } = {}): HttpClient {
+export function createHttpClient(network: Network, options: HttpClientOptions): HttpClient {
   const ports = [80, 443];
-  for (const base of config.ISPDB_URLS) {
+  for (const base of options.ispdbUrls) {
     const url = new URL(base);
     if (url.port) ports.push(Number(url.port));
   }
-  return new HttpClient({ network, timeoutMs: config.HTTP_TIMEOUT_MS, allowedPorts: ports, ...(extra.ca ? { ca: extra.ca } : {}) });
+  return new HttpClient({ network, timeoutMs: options.timeoutMs, allowedPorts: ports, ...(options.ca ? { ca: options.ca } : {}) });
 }
 
-/**
- * The sources a lookup consults, in no particular order (the resolver ranks them by priority):
- * provider-db 0 > https autoconfig 10, well-known 11 > PACC 13 > Autodiscover 15 > ISPDB 20 > SRV 30
- * > MX 40 > http autoconfig 50; guess 100 runs only when all of them found nothing; JMAP is a
- * companion (alternatives only, unranked).
- */
+/** The sources a lookup consults, one per row of SOURCE_TABLE (which holds their ranks; the resolver orders them). */
 export function createDefaultSources(deps: SourceDeps): Source[] {
-  const http = deps.http ?? createHttpClient(deps.config, deps.network);
+  const http = deps.http;
   const dns = deps.network.dns;
   return [
     createProviderDbSource(deps.providerDb),
@@ -51,11 +58,11 @@ export function createDefaultSources(deps: SourceDeps): Source[] {
     createWellKnownAutoconfigSource(http),
     createPaccSource({ http, dns }),
     createAutodiscoverSource({ http, dns }),
-    createIspdbSource(http, deps.config.ISPDB_URLS),
+    createIspdbSource(http, deps.ispdbUrls),
     createSrvSource(dns),
-    createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrls: deps.config.ISPDB_URLS }),
+    createMxSource({ dns, providerDb: deps.providerDb, http, ispdbUrls: deps.ispdbUrls }),
     createHttpAutoconfigSource(http),
     createJmapSource({ http, dns }),
-    createGuessSource({ network: deps.network, checker: deps.prober, timeoutMs: Math.min(deps.config.CHECK_TIMEOUT_MS, 3_000) }),
+    createGuessSource({ network: deps.network, checker: deps.prober, timeoutMs: deps.guessTimeoutMs }),
   ];
 }

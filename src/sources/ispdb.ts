@@ -1,9 +1,7 @@
 import type { HttpClient } from '../net/http.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
 import type { Source, SourceResult } from './types.js';
-
-/** Priority of the central ISPDB (below the ISP's own autoconfig and Autodiscover, above SRV). */
-export const ISPDB_PRIORITY = 20;
+import { SOURCE_TABLE } from './source-table.js';
 
 /** What asking the ISPDB about one domain needs. */
 export interface IspdbQuery {
@@ -57,8 +55,7 @@ export async function fetchIspdb(query: IspdbQuery): Promise<SourceResult> {
  */
 export function createIspdbSource(http: HttpClient, baseUrls: readonly string[]): Source {
   return {
-    name: 'ispdb',
-    priority: ISPDB_PRIORITY,
+    ...SOURCE_TABLE.ispdb,
     lookup: ({ subject, signal }) => fetchIspdb({ http, baseUrls, entry: subject.domain, domain: subject.domain, signal }),
   };
 }

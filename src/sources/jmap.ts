@@ -4,9 +4,7 @@ import { fetchFailure } from './autoconfig-fetch.js';
 import { isPublicHostName } from '../api/input.js';
 import { httpsSrvTargets } from './srv.js';
 import type { CandidateAlternative, Source, SourceResult } from './types.js';
-
-/** Priority of JMAP discovery; informational only, since a companion source is never ranked. */
-export const JMAP_PRIORITY = 60;
+import { SOURCE_TABLE } from './source-table.js';
 
 /** Longest session URL reported (a redirect may name anything; the answer must stay small). */
 export const MAX_JMAP_URL_LENGTH = 2048;
@@ -141,9 +139,7 @@ async function probe(http: HttpClient, url: string, signal: AbortSignal): Promis
  */
 export function createJmapSource(deps: JmapSourceDeps): Source {
   return {
-    name: 'jmap',
-    priority: JMAP_PRIORITY,
-    companion: true,
+    ...SOURCE_TABLE.jmap,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const direct = wellKnownOf(subject.domain);
       const [srv, directProbe] = await Promise.all([

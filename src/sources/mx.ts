@@ -3,17 +3,12 @@ import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import type { ProviderDb } from '../provider-db/provider-db.js';
 import { fetchAutoconfig } from './autoconfig-fetch.js';
-import { firstUsableInOrder } from './first-in-order.js';
+import { runRanked } from './ranked-runner.js';
 import { fetchIspdb } from './ispdb.js';
 import { isPublicHostName } from '../api/input.js';
 import { providerServers } from '../provider-db/provider-servers.js';
 import type { Source, SourceResult } from './types.js';
-
-/** Priority of answers reached through the domain's MX host (below SRV, above plain-HTTP autoconfig). */
-export const MX_PRIORITY = 40;
-
-/** How long the MX step may outlive a better-ranked answer to cross-check it. */
-export const MX_CROSS_CHECK_MS = 150;
+import { SOURCE_TABLE } from './source-table.js';
 
 /** What the MX source needs. */
 export interface MxSourceDeps {
@@ -51,11 +46,7 @@ export function mxCandidateDomains(mxHost: string, mailDomain: string): string[]
  */
 export function createMxSource(deps: MxSourceDeps): Source {
   return {
-    name: 'mx',
-    priority: MX_PRIORITY,
-    // Where the domain's mail really goes: kept up to 150 ms past a better answer to catch a stale
-    // published configuration (sources_disagree), never merged into that answer.
-    crossCheckMs: MX_CROSS_CHECK_MS,
+    ...SOURCE_TABLE.mx,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const answer = await deps.dns.mx(subject.domain, signal);
       if (!answer.ok) {
@@ -128,10 +119,10 @@ export function createMxSource(deps: MxSourceDeps): Source {
   };
 }
 
-/** The MX step's candidates in order: the first `found` wins (see firstUsableInOrder). */
+/** The MX step's candidates in order: the first `found` wins (see runRanked). */
 export function firstFoundInOrder(
   tasks: ((signal: AbortSignal) => Promise<SourceResult>)[],
   signal: AbortSignal,
 ): Promise<(SourceResult | undefined)[]> {
-  return firstUsableInOrder(tasks, (result) => result.outcome === 'found', () => ({ outcome: 'error', error: 'internal_error' }), signal);
+  return runRanked(tasks, (result) => result.outcome === 'found', () => ({ outcome: 'error', error: 'internal_error' }), signal);
 }

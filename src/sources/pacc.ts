@@ -2,10 +2,8 @@ import { PACC_MAX_BYTES, parsePaccJson, verifyPaccDigest } from '../formats/pacc
 import type { DnsResolver } from '../net/dns.js';
 import type { HttpClient } from '../net/http.js';
 import { abortedBeforeParse, fetchFailure, MIN_TTL_S } from './autoconfig-fetch.js';
-import { DEFERRED_SOURCE_HEAD_START_MS, documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
-
-/** Priority of PACC: after the ISP's own autoconfig (10, 11), before Autodiscover (15) and ISPDB (20). */
-export const PACC_PRIORITY = 13;
+import { documentResult, toCandidates, type CandidateAlternative, type Source, type SourceResult } from './types.js';
+import { SOURCE_TABLE } from './source-table.js';
 
 /** Where a domain publishes its PACC document (draft-ietf-mailmaint-pacc-02). */
 export function paccUrl(domain: string): string {
@@ -41,9 +39,7 @@ export interface PaccSourceDeps {
  */
 export function createPaccSource({ http, dns }: PaccSourceDeps): Source {
   return {
-    name: 'pacc',
-    priority: PACC_PRIORITY,
-    deferMs: DEFERRED_SOURCE_HEAD_START_MS,
+    ...SOURCE_TABLE.pacc,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const url = paccUrl(subject.domain);
       const txtName = paccTxtName(subject.domain);

@@ -3,9 +3,7 @@ import type { DnsResolver, SrvRecord } from '../net/dns.js';
 import { isPublicHostName } from '../api/input.js';
 import { securityOfPort } from '../formats/port-security.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
-
-/** Priority of DNS SRV records (below autoconfig and ISPDB, above MX-derived answers). */
-export const SRV_PRIORITY = 30;
+import { SOURCE_TABLE } from './source-table.js';
 
 /** The RFC 6186 / RFC 8314 service labels and what each one means. */
 export const SRV_SERVICES: readonly { label: string; protocol: Protocol; security: Security }[] = [
@@ -71,8 +69,7 @@ export async function httpsSrvTargets(dns: DnsResolver, name: string, signal: Ab
  */
 export function createSrvSource(dns: DnsResolver): Source {
   return {
-    name: 'srv',
-    priority: SRV_PRIORITY,
+    ...SOURCE_TABLE.srv,
     async lookup({ subject, signal }): Promise<SourceResult> {
       const answers = await Promise.all(
         SRV_SERVICES.map(async (service) => {

@@ -1,5 +1,5 @@
 import type { Log as Logger } from '../logging/log.js';
-import type { Instruction, SourceReport } from '../api/schemas.js';
+import type { Instruction, SourceErrorCode, SourceReport } from '../api/schemas.js';
 import type { CandidateAlternative, CandidateServer } from '../formats/candidate.js';
 
 export { toCandidates, type CandidateAlternative, type CandidateServer } from '../formats/candidate.js';
@@ -14,12 +14,6 @@ interface ResultExtras {
   /** Non-IMAP/POP3/SMTP access methods this source saw, whatever its outcome. */
   alternatives?: CandidateAlternative[];
 }
-
-/**
- * Head start of the newer, costlier sources (PACC, Autodiscover) over the ISP's own autoconfig:
- * about one cold HTTPS fetch, so a domain that publishes autoconfig is answered before they start.
- */
-export const DEFERRED_SOURCE_HEAD_START_MS = 100;
 
 /**
  * What one source ended with. Failures are values; sources throw only for bugs.
@@ -39,8 +33,8 @@ export type SourceResult =
     })
   | (ResultExtras & { outcome: 'not-found' | 'skipped' | 'timeout'; ttlS?: number })
   /** Refused by a safety rule (address policy, failed integrity check); `error` names the rule when it is not the address policy. */
-  | (ResultExtras & { outcome: 'blocked'; error?: string })
-  | (ResultExtras & { outcome: 'error'; error: string });
+  | (ResultExtras & { outcome: 'blocked'; error?: SourceErrorCode })
+  | (ResultExtras & { outcome: 'error'; error: SourceErrorCode });
 
 /**
  * Turns the servers a document yielded into a result by the one rule every document-based source

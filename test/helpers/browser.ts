@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildWidget } from '../../scripts/build-widget.js';
 import type { AppDeps } from '../../src/app.js';
 import type { Check } from '../../src/api/schemas.js';
@@ -54,19 +54,40 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Starts the real app on 127.0.4.1 with the test providers and the built widget; returns its base URL. */
+/**
+ * Starts the real app with the test providers and the built widget on `host` (127.0.4.1 unless a
+ * suite with its own loopback range says otherwise); returns its base URL.
+ */
 export async function startBrowserApp(
   overrides: Parameters<typeof buildTestApp>[0] = {},
   deps: Partial<AppDeps> = {},
+  host = APP_HOST,
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildTestApp(overrides, { widgetDir: await buildWidgetForTests(), ...deps });
-  await app.listen({ host: APP_HOST, port: 0 });
+  await app.listen({ host, port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  return { app, url: `http://${APP_HOST}:${port}` };
+  return { app, url: `http://${host}:${port}` };
 }
 
-/** A plain HTTP server on another origin (127.0.4.2) serving the given pages by path, as an ISP's site. */
-export async function startHostPages(pages: Record<string, string>): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
+/** A fresh page in its own context that records script errors and console errors (a test asserts there are none). */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: Parameters<Browser['newContext']>[0] = {},
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, ...options });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(url);
+  return { context, page, problems };
+}
+
+/** A plain HTTP server on another origin (127.0.4.2, or `host`) serving the given pages by path, as an ISP's site. */
+export async function startHostPages(pages: Record<string, string>, host = PAGE_HOST): Promise<{ server: HttpServer; url: string; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     const page = pages[(request.url ?? '/').split('?')[0] ?? '/'];
     response.writeHead(page === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
@@ -74,12 +95,12 @@ export async function startHostPages(pages: Record<string, string>): Promise<{ s
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, PAGE_HOST, () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: `http://${PAGE_HOST}:${port}`,
+    url: `http://${host}:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

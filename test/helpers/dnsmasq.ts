@@ -26,6 +26,8 @@ export interface DnsmasqRecords {
   txt?: [string, string][];
   /** Zones answered locally (NXDOMAIN for unknown names instead of REFUSED). */
   local?: string[];
+  /** [alias, target]: a CNAME (--cname); the target must be a name this dnsmasq answers itself (a host-record). */
+  cname?: [string, string][];
 }
 
 /** True when dnsmasq is installed and the test runs as root (it binds a privileged setup). */
@@ -50,6 +52,7 @@ export async function startDnsmasq(address: string, port: number, records: Dnsma
     ...Object.entries(records.hosts ?? {}).map(([name, ip]) => `--host-record=${name},${ip},60`),
     ...(records.srv ?? []).map((entry) => `--srv-host=${entry.filter((part) => part !== undefined).join(',')}`),
     ...(records.mx ?? []).map(([domain, exchange, preference]) => `--mx-host=${domain},${exchange},${preference}`),
+    ...(records.cname ?? []).map(([alias, target]) => `--cname=${alias},${target}`),
     ...(records.txt ?? []).map(([name, text]) => {
       // One argv entry (no shell), so `;` and spaces arrive verbatim. dnsmasq unquotes only in
       // config files: quotes here would become part of the record; a comma starts another string.

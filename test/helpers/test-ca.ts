@@ -7,8 +7,11 @@ import { join } from 'node:path';
 export interface TestCa {
   /** PEM of the CA certificate: pass it to the HTTP client as `ca`. */
   cert: string;
-  /** Issues a key and certificate valid for the given DNS names (and IP addresses, if any). */
-  issue(names: string[], options?: { ips?: string[]; days?: number }): { key: string; cert: string };
+  /**
+   * Issues a key and certificate valid for the given DNS names (and IP addresses, if any);
+   * `extendedKeyUsage` in openssl's syntax (default serverAuth; e.g. emailProtection to sign profiles).
+   */
+  issue(names: string[], options?: { ips?: string[]; days?: number; extendedKeyUsage?: string }): { key: string; cert: string };
   /** Removes the working directory. */
   dispose(): void;
 }
@@ -33,7 +36,7 @@ export function createTestCa(name = 'mailsettings test CA'): TestCa {
       serial += 1;
       const base = `leaf${serial}`;
       const alt = [...names.map((entry) => `DNS:${entry}`), ...(options.ips ?? []).map((ip) => `IP:${ip}`)].join(',');
-      writeFileSync(join(dir, `${base}.ext`), `subjectAltName=${alt}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+      writeFileSync(join(dir, `${base}.ext`), `subjectAltName=${alt}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=${options.extendedKeyUsage ?? 'serverAuth'}\n`);
       openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${base}.key`], dir);
       openssl(['req', '-new', '-key', `${base}.key`, '-subj', `/CN=${names[0] ?? 'leaf'}`, '-out', `${base}.csr`], dir);
       openssl(

@@ -62,7 +62,7 @@ describe('lookup?check=true: bounded fan-out', () => {
   after(() => app.close());
 
   it('checks at most MAX_CHECKS_PER_LOOKUP servers of one answer, best first', async () => {
-    const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/routes/lookup.js');
+    const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/lookup/check-answer.js');
     const before = calls;
     const body = lookupResultSchema.parse((await app.inject({ url: '/v1/lookup?domain=many.test&check=true', remoteAddress: '198.51.100.60' })).json());
     assert.equal(calls - before, MAX_CHECKS_PER_LOOKUP);

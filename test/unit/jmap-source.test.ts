@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { LookupSubject } from '../../src/api/input.js';
 import type { DnsAnswer, DnsResolver, SrvRecord } from '../../src/net/dns.js';
 import type { HttpClient, HttpResult } from '../../src/net/http.js';
-import { checkSessionUrl, createJmapSource, JMAP_PRIORITY, looksLikeSession, MAX_JMAP_SRV_TARGETS } from '../../src/sources/jmap.js';
+import { checkSessionUrl, createJmapSource, looksLikeSession, MAX_JMAP_SRV_TARGETS } from '../../src/sources/jmap.js';
+import { SOURCE_TABLE } from '../../src/sources/source-table.js';
 import type { SourceContext, SourceResult } from '../../src/sources/types.js';
 import { FakeDns, httpTable } from '../helpers/fakes.js';
 
@@ -34,7 +35,7 @@ describe('JMAP source', () => {
   it('is a companion named jmap with priority 60', () => {
     const source = createJmapSource({ http: fakeHttp({}), dns: fakeDns() });
     assert.deepEqual([source.name, source.priority, source.companion], ['jmap', 60, true]);
-    assert.equal(JMAP_PRIORITY, 60);
+    assert.equal(SOURCE_TABLE.jmap.priority, 60);
   });
 
   it('reports the Location of the well-known redirect as the alternative, without fetching it', async () => {

@@ -10,7 +10,8 @@ import {
 } from '../../src/formats/pacc-json.js';
 import type { DnsAnswer } from '../../src/net/dns.js';
 import type { HttpResult } from '../../src/net/http.js';
-import { createPaccSource, PACC_PRIORITY, paccUrl } from '../../src/sources/pacc.js';
+import { createPaccSource, paccUrl } from '../../src/sources/pacc.js';
+import { SOURCE_TABLE } from '../../src/sources/source-table.js';
 import type { SourceContext } from '../../src/sources/types.js';
 import { FakeDns, FakeHttp } from '../helpers/fakes.js';
 
@@ -288,7 +289,7 @@ describe('PACC source with fake network', () => {
     const { source, asked, txtAsked } = fakes(okBody(body), { ok: true, records: [paccTxtValue(body)], ttlS: undefined });
     const ctx = context();
     const result = await source.lookup(ctx);
-    assert.equal(source.priority, PACC_PRIORITY);
+    assert.equal(source.priority, SOURCE_TABLE.pacc.priority);
     assert.equal(result.outcome, 'found');
     assert.deepEqual(asked.map((entry) => [entry.url, entry.accept, entry.signal === ctx.signal]), [[url, 'application/json', true]]);
     assert.deepEqual(txtAsked.map((entry) => [entry.name, entry.signal === ctx.signal]), [['_ua-auto-config.example.test', true]]);

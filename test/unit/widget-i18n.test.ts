@@ -1,42 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { en, STRINGS, stringsFor, type Strings } from '../../widget/src/i18n.js';
+import { translationProblems } from '../helpers/i18n-check.js';
 
 /** The languages the widget promises to speak. */
 const REQUIRED = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'sv', 'ja'] as const;
 
-/** Names a mail app shows as they are: a translation must keep each one its English string has. */
-const TERMS = ['IMAP', 'POP3', 'SMTP', 'SSL/TLS', 'STARTTLS'] as const;
-
-const placeholders = (text: string) => [...new Set([...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]))].sort();
-
-/** Everything wrong with one table compared with English, one line each (empty when it is complete). */
-function problemsOf(table: Record<string, unknown>): string[] {
-  const problems: string[] = [];
-  // A copy, so the table is read as a plain string map (its keys are what is compared).
-  const reference: Record<string, string> = { ...en };
-  for (const key of Object.keys(reference)) {
-    if (!Object.hasOwn(table, key)) problems.push(`${key}: missing`);
-  }
-  for (const [key, value] of Object.entries(table)) {
-    const english = reference[key];
-    if (english === undefined) {
-      problems.push(`${key}: not a key of the English table`);
-      continue;
-    }
-    if (typeof value !== 'string' || value.trim() === '') {
-      problems.push(`${key}: empty`);
-      continue;
-    }
-    const wanted = placeholders(english);
-    const got = placeholders(value);
-    if (wanted.join() !== got.join()) problems.push(`${key}: placeholders {${got.join('}, {')}} instead of {${wanted.join('}, {')}}`);
-    for (const term of TERMS) {
-      if (english.includes(term) && !value.includes(term)) problems.push(`${key}: drops the term ${term}`);
-    }
-  }
-  return problems;
-}
+/** Everything wrong with one widget table compared with English (the checker the desk's tables use too). */
+const problemsOf = (table: Record<string, unknown>) => translationProblems(table, en);
 
 describe('widget translations', () => {
   it('has a table for every required language', () => {

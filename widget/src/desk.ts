@@ -1,6 +1,8 @@
 // The support-desk page at /desk: the whole lookup trace, live checks, and a shareable URL.
 import { fetchLookup, type Alternative, type Check, type LookupOutcome, type LookupResult, type Server, type SourceReport } from './api.js';
+import { DESK_STRINGS, deskLanguage, type DeskStrings } from './desk-i18n.js';
 import { copyText, h, replaceChildren, type Child } from './dom.js';
+import { fill, fillParts } from './i18n.js';
 
 /** Page state, mirrored in the query string so a URL reproduces what the agent saw. */
 interface DeskState {
@@ -21,6 +23,10 @@ const status = $<HTMLElement>('status');
 const out = $<HTMLElement>('out');
 // The API lives next to this page (the page is served by the service itself).
 const API_BASE = new URL('./', location.href).toString();
+// The language is chosen once per page load: ?lang=, else the browser's preferred languages, else English.
+const LANG_PARAM = new URLSearchParams(location.search).get('lang');
+const language = deskLanguage(LANG_PARAM, navigator.languages ?? [navigator.language]);
+const t: DeskStrings = DESK_STRINGS[language] ?? DESK_STRINGS.en!;
 
 let controller: AbortController | null = null;
 
@@ -33,6 +39,8 @@ function readState(): DeskState {
 function writeState(state: DeskState): void {
   const params = new URLSearchParams();
   params.set('q', state.q);
+  // An explicitly chosen language stays in the shareable URL; otherwise each reader gets their own.
+  if (LANG_PARAM) params.set('lang', LANG_PARAM);
   if (state.fresh) params.set('fresh', '1');
   if (state.check) params.set('check', '1');
   const url = `${location.pathname}?${params.toString()}`;
@@ -53,7 +61,7 @@ async function run(state: DeskState): Promise<void> {
   controller = mine;
   go.disabled = runChecks.disabled = true;
   status.className = 'status';
-  replaceChildren(status, state.check ? `Looking up ${state.q} and checking every server live…` : `Looking up ${state.q}…`);
+  replaceChildren(status, fill(state.check ? t.status.lookingUpChecks : t.status.lookingUp, { query: state.q }));
   out.setAttribute('aria-busy', 'true');
   let outcome: LookupOutcome;
   try {
@@ -73,15 +81,7 @@ async function run(state: DeskState): Promise<void> {
 function render(state: DeskState, outcome: LookupOutcome): void {
   if (outcome.kind !== 'ok') {
     status.className = 'status problem';
-    const text =
-      outcome.kind === 'not-found'
-        ? `Not found: ${outcome.message}`
-        : outcome.kind === 'rate-limited'
-          ? `Rate limited: ${outcome.message}${outcome.retryAfterS ? ` (retry in ${outcome.retryAfterS} s)` : ''}`
-          : outcome.kind === 'invalid'
-            ? `Invalid input: ${outcome.message}`
-            : `Error${outcome.status ? ` ${outcome.status}` : ''}: ${outcome.message || 'the service did not answer'}`;
-    replaceChildren(status, text);
+    replaceChildren(status, ...problemText(outcome));
     replaceChildren(
       out,
       outcome.kind === 'not-found' && outcome.alternatives.length ? alternativesBlock(outcome.alternatives) : null,
@@ -95,9 +95,15 @@ function render(state: DeskState, outcome: LookupOutcome): void {
   const failed = checked.filter((server) => !server.check?.ok).length;
   replaceChildren(
     status,
-    `${result.domain}: ${servers.length} servers from ${result.sources.filter((s) => s.outcome === 'found' || s.outcome === 'partial').length} of ${result.sources.length} sources` +
-      (checked.length ? `; ${checked.length - failed} of ${checked.length} servers passed the live check` : '') +
-      ` (${outcome.ms} ms${result.cached ? ', from cache' : ''}).`,
+    fill(checked.length ? t.status.answerChecked : t.status.answer, {
+      domain: result.domain,
+      servers: servers.length,
+      found: result.sources.filter((s) => s.outcome === 'found' || s.outcome === 'partial').length,
+      total: result.sources.length,
+      passed: checked.length - failed,
+      checked: checked.length,
+      time: result.cached ? fill(t.status.timeCached, { ms: outcome.ms }) : ms(outcome.ms),
+    }),
   );
   replaceChildren(
     out,
@@ -107,46 +113,64 @@ function render(state: DeskState, outcome: LookupOutcome): void {
     result.alternatives.length ? alternativesBlock(result.alternatives) : null,
     sourcesBlock(result.sources),
     checked.length ? checksBlock(checked) : null,
-    h('section', { class: 'block' }, h('details', { class: 'raw' }, h('summary', {}, 'Raw API answer (JSON)'), h('pre', {}, JSON.stringify(result, null, 2)))),
+    h('section', { class: 'block' }, h('details', { class: 'raw' }, h('summary', {}, t.answer.raw), h('pre', {}, JSON.stringify(result, null, 2)))),
   );
   void state;
+}
+
+/** The status line of a lookup that found nothing or failed; the API's (English) message is shown as it came, marked lang=en. */
+function problemText(outcome: Exclude<LookupOutcome, { kind: 'ok' }>): Child[] {
+  const message: Child = outcome.message ? h('span', { lang: 'en' }, outcome.message) : t.status.noAnswer;
+  switch (outcome.kind) {
+    case 'not-found':
+      return fillParts(t.status.notFound, { message });
+    case 'rate-limited':
+      return outcome.retryAfterS
+        ? fillParts(t.status.rateLimitedRetry, { message, seconds: String(outcome.retryAfterS) })
+        : fillParts(t.status.rateLimited, { message });
+    case 'invalid':
+      return fillParts(t.status.invalid, { message });
+    default:
+      return outcome.status ? fillParts(t.status.errorStatus, { message, status: String(outcome.status) }) : fillParts(t.status.error, { message });
+  }
 }
 
 function pill(text: string, kind: string): HTMLElement {
   return h('span', { class: `pill ${kind}` }, text);
 }
 
-function summaryBlock(result: LookupResult, ms: number): HTMLElement {
-  const item = (term: string, value: Child) => [h('div', {}, h('dt', {}, term), h('dd', {}, value))];
+function summaryBlock(result: LookupResult, roundTripMs: number): HTMLElement {
+  const pair = (term: string, value: Child) => [h('div', {}, h('dt', {}, term), h('dd', {}, value))];
   const hints = result.provider?.hints ?? [];
   const docs = result.provider?.documentation ?? [];
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-summary' },
-    h('h2', { id: 'h-summary' }, 'Answer'),
+    h('h2', { id: 'h-summary' }, t.answer.heading),
     h(
       'dl',
       { class: 'summary' },
-      ...item('Domain', result.domain),
-      ...item('Address', result.email ?? '(domain only)'),
-      ...item('Provider', result.provider ? `${result.provider.name} (${result.provider.id})` : 'not in the provider database'),
-      ...item('Recommended', result.recommended.toUpperCase()),
-      ...item('Cache', result.cached ? 'served from cache' : 'fresh lookup'),
-      ...item('Round trip', `${ms} ms`),
+      ...pair(t.answer.domain, result.domain),
+      ...pair(t.answer.address, result.email ?? t.answer.domainOnly),
+      ...pair(t.answer.provider, result.provider ? `${result.provider.name} (${result.provider.id})` : t.answer.notInDatabase),
+      ...pair(t.answer.recommended, result.recommended.toUpperCase()),
+      ...pair(t.answer.cache, result.cached ? t.answer.fromCache : t.answer.fresh),
+      ...pair(t.answer.roundTrip, ms(roundTripMs)),
     ),
-    h('p', { class: 'why' }, result.why),
+    // The API's prose is English whatever the desk's language: marked so for screen readers.
+    h('p', { class: 'why', lang: 'en' }, result.why),
     hints.length || docs.length
       ? h(
           'div',
           { class: 'hints' },
-          h('strong', {}, 'Provider hints'),
+          h('strong', {}, t.answer.hints),
           h(
             'ul',
             {},
             ...hints.map((hint) =>
-              h('li', {}, pill(hint.kind, 'warn'), ' ', hint.text, hint.url ? ' ' : null, hint.url ? link(hint.url) : null),
+              h('li', {}, pill(hint.kind, 'warn'), ' ', h('span', { lang: 'en' }, hint.text), hint.url ? ' ' : null, hint.url ? link(hint.url) : null),
             ),
-            ...docs.map((url) => h('li', {}, 'Documentation: ', link(url))),
+            ...docs.map((url) => h('li', {}, ...fillParts<Child>(t.answer.documentation, { url: link(url) }))),
           ),
         )
       : null,
@@ -159,7 +183,7 @@ function instructionsBlock(instructions: LookupResult['instructions']): HTMLElem
   return h(
     'div',
     { class: 'hints instructions' },
-    h('strong', {}, 'Instructions from the settings document'),
+    h('strong', {}, t.answer.instructions),
     h(
       'ul',
       {},
@@ -167,11 +191,9 @@ function instructionsBlock(instructions: LookupResult['instructions']): HTMLElem
         h(
           'li',
           { 'data-kind': entry.kind },
-          pill(entry.kind, entry.kind === 'enable' ? 'warn' : 'neutral'),
+          pill(t.instructionKind[entry.kind] ?? entry.kind, entry.kind === 'enable' ? 'warn' : 'neutral'),
           ' ',
-          entry.url ? link(entry.url) : '(no link)',
-          ' from ',
-          h('code', {}, entry.source),
+          ...fromParts(entry.url ? link(entry.url) : t.answer.noLink, entry.source),
           entry.texts.length
             ? h('ul', {}, ...entry.texts.map((text) => h('li', { lang: text.lang === 'und' ? null : text.lang }, pill(text.lang, 'neutral'), ' ', text.text)))
             : null,
@@ -181,12 +203,17 @@ function instructionsBlock(instructions: LookupResult['instructions']): HTMLElem
   );
 }
 
+/** "<what> from <source>" in the desk's word order, the source as code. */
+function fromParts(what: Child, source: string): Child[] {
+  return fillParts<Child>(t.trace.from, { what, source: h('code', {}, source) });
+}
+
 function link(url: string): HTMLElement {
   return /^https?:\/\//.test(url) ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, url) : h('code', {}, url);
 }
 
 function securityLabel(server: Pick<Server, 'security'>): string {
-  return server.security === 'tls' ? 'TLS' : server.security === 'starttls' ? 'STARTTLS' : 'none';
+  return server.security === 'tls' ? 'TLS' : server.security === 'starttls' ? 'STARTTLS' : t.servers.none;
 }
 
 /** The Login cell: the methods, and for OAuth2 the issuer (an OAuth-only server is signed in to, not typed into). */
@@ -194,25 +221,26 @@ function loginText(server: Server, result: LookupResult): string {
   const methods = server.authentication.join(', ');
   if (!server.oauth2) return methods;
   if (server.authentication.every((method) => method === 'oauth2')) {
-    return `sign in with ${result.provider?.name ?? server.oauth2.issuer} (OAuth2, ${server.oauth2.issuer})`;
+    return fill(t.servers.signInWith, { name: result.provider?.name ?? server.oauth2.issuer, issuer: server.oauth2.issuer });
   }
-  return `${methods} (OAuth2: ${server.oauth2.issuer})`;
+  return fill(t.servers.methodsWithIssuer, { methods, issuer: server.oauth2.issuer });
 }
 
 function serversBlock(result: LookupResult): HTMLElement {
+  const s = t.servers;
   const row = (server: Server, rank: number) =>
     h(
       'tr',
       { class: server.recommended ? 'rec' : '' },
       h('td', {}, String(rank)),
-      h('td', {}, server.protocol.toUpperCase(), server.recommended ? ' ' : null, server.recommended ? pill('recommended', 'rec') : null),
+      h('td', {}, server.protocol.toUpperCase(), server.recommended ? ' ' : null, server.recommended ? pill(t.servers.recommended, 'rec') : null),
       h('td', {}, h('code', { class: 'nowrap' }, server.host)),
       h('td', {}, String(server.port)),
-      h('td', {}, server.security === 'none' ? pill('none', 'bad') : securityLabel(server)),
+      h('td', {}, server.security === 'none' ? pill(t.servers.none, 'bad') : securityLabel(server)),
       h('td', {}, h('code', { class: 'nowrap' }, server.username)),
       h('td', {}, loginText(server, result)),
-      h('td', {}, h('code', {}, server.source), server.trusted ? null : ' ', server.trusted ? null : pill('untrusted channel', 'warn')),
-      h('td', {}, server.check ? pill(server.check.ok ? 'ok' : server.check.error?.code ?? 'failed', server.check.ok ? 'ok' : 'bad') : '—'),
+      h('td', {}, h('code', {}, server.source), server.trusted ? null : ' ', server.trusted ? null : pill(t.servers.untrusted, 'warn')),
+      h('td', {}, server.check ? pill(server.check.ok ? t.servers.checkOk : server.check.error?.code ?? t.servers.checkFailed, server.check.ok ? 'ok' : 'bad') : '—'),
     );
   const table = (caption: string, list: Server[]) =>
     h(
@@ -225,7 +253,7 @@ function serversBlock(result: LookupResult): HTMLElement {
         h(
           'thead',
           {},
-          h('tr', {}, ...['#', 'Protocol', 'Host', 'Port', 'Security', 'Username', 'Login', 'Source', 'Live check'].map((name) => h('th', { scope: 'col' }, name))),
+          h('tr', {}, ...['#', s.protocol, s.host, s.port, s.security, s.username, s.login, s.source, s.liveCheck].map((name) => h('th', { scope: 'col' }, name))),
         ),
         h('tbody', {}, ...list.map((server, index) => row(server, index + 1))),
       ),
@@ -233,9 +261,9 @@ function serversBlock(result: LookupResult): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-servers' },
-    h('h2', { id: 'h-servers' }, 'Servers, best first'),
-    table('Incoming', result.incoming),
-    table('Outgoing', result.outgoing),
+    h('h2', { id: 'h-servers' }, s.heading),
+    table(s.incoming, result.incoming),
+    table(s.outgoing, result.outgoing),
   );
 }
 
@@ -244,12 +272,12 @@ function warningsBlock(warnings: LookupResult['warnings']): HTMLElement {
   return h(
     'section',
     { class: 'block warnings', 'aria-labelledby': 'h-warnings' },
-    h('h2', { id: 'h-warnings' }, `Warnings (${warnings.length})`),
+    h('h2', { id: 'h-warnings' }, fill(t.trace.warnings, { count: warnings.length })),
     h(
       'ul',
       {},
       ...warnings.map((warning) =>
-        h('li', { 'data-code': warning.code }, pill(warning.code, 'warn'), ' ', warning.message, ' ', h('span', { class: 'muted' }, `(${warning.sources.join(', ')})`)),
+        h('li', { 'data-code': warning.code }, pill(warning.code, 'warn'), ' ', h('span', { lang: 'en' }, warning.message), ' ', h('span', { class: 'muted' }, `(${warning.sources.join(', ')})`)),
       ),
     ),
   );
@@ -262,8 +290,8 @@ function alternativesBlock(alternatives: Alternative[]): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-alternatives' },
-    h('h2', { id: 'h-alternatives' }, 'Other access methods'),
-    h('p', { class: 'muted' }, 'Published by the domain for apps that speak them; not a replacement for the IMAP/SMTP settings above.'),
+    h('h2', { id: 'h-alternatives' }, t.trace.alternatives),
+    h('p', { class: 'muted' }, t.trace.alternativesNote),
     h(
       'ul',
       { class: 'alternatives' },
@@ -273,11 +301,9 @@ function alternativesBlock(alternatives: Alternative[]): HTMLElement {
           {},
           h('strong', {}, ALTERNATIVE_NAMES[alternative.kind] ?? alternative.kind),
           ' ',
-          h('code', {}, alternative.url),
-          ' from ',
-          h('code', {}, alternative.source),
+          ...fromParts(h('code', {}, alternative.url), alternative.source),
           alternative.trusted ? null : ' ',
-          alternative.trusted ? null : pill('untrusted channel', 'warn'),
+          alternative.trusted ? null : pill(t.servers.untrusted, 'warn'),
         ),
       ),
     ),
@@ -288,7 +314,7 @@ function sourcesBlock(sources: SourceReport[]): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-sources' },
-    h('h2', { id: 'h-sources' }, `Sources consulted (${sources.length})`),
+    h('h2', { id: 'h-sources' }, fill(t.trace.sources, { count: sources.length })),
     h(
       'ol',
       { class: 'steps' },
@@ -296,10 +322,10 @@ function sourcesBlock(sources: SourceReport[]): HTMLElement {
         h(
           'li',
           { class: source.outcome },
-          h('div', { class: 'step-head' }, h('strong', {}, source.name), pill(source.outcome, source.outcome), h('span', { class: 'ms' }, `${Math.round(source.ms)} ms`)),
-          source.url ? h('p', { class: 'step-body' }, 'Asked: ', h('code', {}, source.url)) : null,
-          source.detail ? h('p', { class: 'step-body' }, source.detail) : null,
-          source.error ? h('p', { class: 'step-body' }, 'Error: ', h('span', { class: 'err' }, source.error)) : null,
+          h('div', { class: 'step-head' }, h('strong', {}, source.name), pill(t.outcome[source.outcome] ?? source.outcome, source.outcome), h('span', { class: 'ms' }, ms(source.ms))),
+          source.url ? h('p', { class: 'step-body' }, ...fillParts<Child>(t.trace.asked, { url: h('code', {}, source.url) })) : null,
+          source.detail ? h('p', { class: 'step-body', lang: 'en' }, source.detail) : null,
+          source.error ? h('p', { class: 'step-body' }, ...fillParts<Child>(t.trace.error, { error: h('span', { class: 'err', lang: 'en' }, source.error) })) : null,
         ),
       ),
     ),
@@ -310,14 +336,21 @@ function checksBlock(servers: Server[]): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-checks' },
-    h('h2', { id: 'h-checks' }, 'Live checks'),
+    h('h2', { id: 'h-checks' }, t.checks.heading),
     h('div', { class: 'checks' }, ...servers.map((server) => checkCard(server, server.check as Check))),
   );
 }
 
+/** A term and its value in a check card's list. */
+function item(term: string, value: Child): HTMLElement[] {
+  return [h('dt', {}, term), h('dd', {}, value)];
+}
+
 function checkCard(server: Server, check: Check): HTMLElement {
+  const c = t.checks;
   const cert = check.tls?.certificate ?? null;
-  const item = (term: string, value: Child) => [h('dt', {}, term), h('dd', {}, value)];
+  const security = securityLabel(check);
+  const timing = { dns: ms(check.ms.dns), connect: ms(check.ms.connect), tls: ms(check.ms.tls), total: ms(check.ms.total) };
   return h(
     'article',
     { class: check.ok ? 'passed' : 'failed', 'data-server': `${server.protocol}:${server.host}:${server.port}` },
@@ -326,44 +359,48 @@ function checkCard(server: Server, check: Check): HTMLElement {
       {},
       `${server.protocol.toUpperCase()} `,
       h('code', {}, `${check.host}:${check.port}`),
-      pill(check.ok ? 'reachable' : 'failed', check.ok ? 'ok' : 'bad'),
-      check.cached ? pill('cached', 'neutral') : null,
+      pill(check.ok ? c.reachable : c.failed, check.ok ? 'ok' : 'bad'),
+      check.cached ? pill(c.cached, 'neutral') : null,
     ),
-    check.error ? h('p', { class: 'error' }, `${check.error.code}: ${check.error.message}`) : null,
+    check.error ? h('p', { class: 'error', lang: 'en' }, `${check.error.code}: ${check.error.message}`) : null,
     h(
       'dl',
       {},
-      ...item('Address', check.address ?? '—'),
-      ...item('Security', `${securityLabel(check)}${check.starttls ? ' (STARTTLS offered)' : ''}`),
-      ...item('Timing', `DNS ${ms(check.ms.dns)} · connect ${ms(check.ms.connect)} · TLS ${ms(check.ms.tls)} · total ${ms(check.ms.total)}`),
-      ...(check.greeting ? item('Greeting', h('code', {}, check.greeting)) : []),
+      ...item(c.address, check.address ?? '—'),
+      ...item(c.security, check.starttls ? fill(c.starttlsOffered, { security }) : security),
+      ...item(c.timing, fill(c.timingValue, timing)),
+      ...(check.greeting ? item(c.greeting, h('code', {}, check.greeting)) : []),
       ...(check.tls ? item('TLS', [check.tls.protocol, check.tls.cipher].filter(Boolean).join(' · ') || '—') : []),
-      ...(check.tls ? item('Trusted', check.tls.authorized ? 'yes' : `no${check.tls.error ? ` (${check.tls.error})` : ''}`) : []),
-      ...(cert
-        ? [
-            ...item('Certificate', cert.subject),
-            ...item('Issuer', cert.issuer),
-            ...item('Valid', `${day(cert.validFrom)} → ${day(cert.validTo)} (${cert.daysLeft} days left)`),
-            ...item('Names', cert.subjectAltNames.join(', ') || '—'),
-            ...item('Host matches', cert.hostnameMatches ? 'yes' : 'NO'),
-          ]
-        : []),
-      ...(check.authMechanisms.length ? item('Login methods', check.authMechanisms.join(', ')) : []),
+      ...(check.tls ? item(c.trusted, check.tls.authorized ? c.yes : check.tls.error ? fill(c.noBecause, { reason: check.tls.error }) : c.no) : []),
+      ...(cert ? certificateItems(cert) : []),
+      ...(check.authMechanisms.length ? item(c.loginMethods, check.authMechanisms.join(', ')) : []),
     ),
-    check.warnings.length ? h('ul', { class: 'warnings' }, ...check.warnings.map((warning) => h('li', {}, warning))) : null,
+    check.warnings.length ? h('ul', { class: 'warnings', lang: 'en' }, ...check.warnings.map((warning) => h('li', {}, warning))) : null,
     check.capabilities.length || cert?.chain.length
       ? h(
           'details',
           {},
-          h('summary', {}, 'Capabilities and certificate chain'),
+          h('summary', {}, c.details),
           check.capabilities.length ? h('p', {}, h('code', {}, check.capabilities.join(' '))) : null,
           cert?.chain.length
-            ? h('ol', {}, ...cert.chain.map((link) => h('li', {}, `${link.subject} — issued by ${link.issuer}, valid to ${day(link.validTo)}`)))
+            ? h('ol', {}, ...cert.chain.map((link) => h('li', {}, fill(c.chainLink, { subject: link.subject, issuer: link.issuer, to: day(link.validTo) }))))
             : null,
           cert?.fingerprint256 ? h('p', {}, 'SHA-256: ', h('code', {}, cert.fingerprint256)) : null,
         )
       : null,
   );
+}
+
+/** The certificate rows of a check card. */
+function certificateItems(cert: NonNullable<NonNullable<Check['tls']>['certificate']>): HTMLElement[] {
+  const c = t.checks;
+  return [
+    ...item(c.certificate, cert.subject),
+    ...item(c.issuer, cert.issuer),
+    ...item(c.valid, fill(c.validValue, { from: day(cert.validFrom), to: day(cert.validTo), days: cert.daysLeft })),
+    ...item(c.names, cert.subjectAltNames.join(', ') || '—'),
+    ...item(c.hostMatches, cert.hostnameMatches ? c.yes : c.hostMismatch),
+  ];
 }
 
 /** A certificate date as YYYY-MM-DD when it parses, as given otherwise. */
@@ -376,11 +413,24 @@ function ms(value: number): string {
   return `${Math.round(value)} ms`;
 }
 
+/** Puts the static page (desk.html) into the desk's language: `data-i18n` names a key of the `page` section. */
+function translatePage(): void {
+  const text = (key: string | undefined) => (key && Object.prototype.hasOwnProperty.call(t.page, key) ? t.page[key as keyof DeskStrings['page']] : null);
+  document.documentElement.lang = language;
+  document.title = t.page.title;
+  for (const element of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
+    element.textContent = text(element.dataset.i18n) ?? element.textContent;
+  }
+  for (const element of document.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]')) {
+    element.placeholder = text(element.dataset.i18nPlaceholder) ?? element.placeholder;
+  }
+}
+
 function submit(check: boolean): void {
   const state = { q: input.value.trim(), fresh: fresh.checked, check };
   if (!state.q) {
     status.className = 'status problem';
-    replaceChildren(status, 'Enter an email address or a domain.');
+    replaceChildren(status, t.page.enterQuery);
     input.focus();
     return;
   }
@@ -395,7 +445,8 @@ form.addEventListener('submit', (event) => {
 runChecks.addEventListener('click', () => submit(true));
 share.addEventListener('click', async () => {
   const ok = await copyText(location.href);
-  shareStatus.textContent = ok ? 'Link copied.' : location.href;
+  shareStatus.textContent = ok ? t.page.linkCopied : location.href;
 });
 window.addEventListener('popstate', () => void run(readState()));
+translatePage();
 void run(readState());

@@ -68,6 +68,11 @@ export interface Strings {
   checkFailed: string;
   checkUnavailable: string;
   provider: string;
+  autoTitle: string;
+  autoApple: string;
+  autoAppleNote: string;
+  autoClients: string;
+  autoManual: string;
 }
 
 /** English: the reference table every other language must match key for key. */
@@ -130,6 +135,11 @@ export const en: Strings = {
   checkFailed: 'Server check failed: {message}',
   checkUnavailable: 'Live check not available right now.',
   provider: 'Provider',
+  autoTitle: 'Set up automatically',
+  autoApple: 'Download the profile for this device',
+  autoAppleNote: 'Then open Settings (System Settings on a Mac), choose the downloaded profile and install it. Only your password is left to enter.',
+  autoClients: 'Thunderbird and Outlook find these settings on their own: enter your email address and password, and they do the rest.',
+  autoManual: 'Prefer to set it up by hand? The settings are below.',
 };
 
 const primarySubtag = (tag: string) => tag.split('-')[0] ?? '';
@@ -137,16 +147,44 @@ const primarySubtag = (tag: string) => tag.split('-')[0] ?? '';
 /** The translation table: language code to strings. */
 export const STRINGS: Record<string, Strings> = { en, de, fr, es, it, nl, pt, pl, sv, ja };
 
-/** Picks the table for a language tag such as `de-AT`, `pt_BR` or `ja-JP` by its primary subtag, falling back to English. */
-export function stringsFor(lang: string | null | undefined): Strings {
+/**
+ * The code of the table that speaks a language tag such as `de-AT`, `pt_BR` or `ja-JP` (its primary
+ * subtag), or undefined when `tables` has none. Shared by the widget's and the desk's tables.
+ */
+export function languageOf(tables: Readonly<Record<string, unknown>>, lang: string | null | undefined): string | undefined {
   const base = primarySubtag((lang ?? '').trim().toLowerCase().replaceAll('_', '-'));
   // Own keys only: a tag such as `constructor` must not find Object.prototype's members.
-  return Object.prototype.hasOwnProperty.call(STRINGS, base) ? STRINGS[base]! : en;
+  return base && Object.prototype.hasOwnProperty.call(tables, base) ? base : undefined;
 }
+
+/** Picks the table for a language tag by its primary subtag, falling back to English. */
+export function stringsFor(lang: string | null | undefined): Strings {
+  return STRINGS[languageOf(STRINGS, lang) ?? 'en'] ?? en;
+}
+
+const PLACEHOLDER = /\{(\w+)\}/g;
 
 /** Fills `{name}` placeholders. */
 export function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
+  return template.replace(PLACEHOLDER, (whole, key: string) => (key in values ? String(values[key]) : whole));
+}
+
+/**
+ * Fills `{name}` placeholders with values that may be elements (a link, a code span), keeping the
+ * translation's word order: the template split into its text and the values, in order.
+ */
+export function fillParts<T>(template: string, values: Record<string, T>): (string | T)[] {
+  const parts: (string | T)[] = [];
+  let last = 0;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    const key = match[1] ?? '';
+    if (!Object.prototype.hasOwnProperty.call(values, key)) continue;
+    if (match.index > last) parts.push(template.slice(last, match.index));
+    parts.push(values[key] as T);
+    last = match.index + match[0].length;
+  }
+  if (last < template.length) parts.push(template.slice(last));
+  return parts;
 }
 
 /**

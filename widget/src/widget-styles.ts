@@ -50,6 +50,12 @@ button[disabled] { opacity: .7; cursor: progress; }
 .results[aria-busy="true"] { opacity: .55; }
 .card { border: 1px solid var(--_border); border-radius: var(--_radius); padding: 1rem; background: var(--_bg); }
 .card.primary { border: 2px solid var(--_accent); }
+.card.auto { background: var(--_surface); }
+a.button {
+  display: inline-block; text-decoration: none; border-radius: calc(var(--_radius) * .6); border: 1px solid var(--_accent);
+  padding: .6rem 1rem; background: var(--_accent); color: var(--_on-accent); font-weight: 600;
+}
+a.button:hover { filter: brightness(1.1); }
 .badge {
   font-size: .8em; font-weight: 700; text-transform: uppercase; letter-spacing: .03em; border-radius: 999px;
   padding: .1rem .6rem; background: var(--_accent); color: var(--_on-accent);

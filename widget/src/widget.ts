@@ -21,6 +21,9 @@ type CheckState = { kind: 'pending' } | { kind: 'unavailable' } | { kind: 'done'
 let sheet: CSSStyleSheet | null = null;
 let uidCounter = 0;
 
+/** iPhone, iPad (iPadOS presents itself as a Mac) and Mac: the devices a configuration profile installs on. */
+const isAppleDevice = (): boolean => /iPhone|iPad|iPod|Macintosh/.test(navigator.userAgent);
+
 const serverKey = (server: Pick<Server, 'protocol' | 'host' | 'port' | 'security'>) =>
   `${server.protocol}:${server.host}:${server.port}:${server.security}`;
 
@@ -355,10 +358,32 @@ export class MailSettingsLookup extends HTMLElement {
       this.results,
       staleNote,
       hintBox,
+      this.autoconfigureBox(result),
       mainCard,
       popCard,
       smtpCard,
       otherList,
+    );
+  }
+
+  /**
+   * "Set up automatically" when this service publishes the domain's settings itself: the profile
+   * download on Apple devices (only for an https URL), and a note that Thunderbird and Outlook need
+   * only the address and password.
+   */
+  private autoconfigureBox(result: LookupResult): Child {
+    const t = this.t;
+    const hint = result.autoconfigure;
+    if (!hint) return null;
+    const profile = hint.mobileconfigUrl && /^https:\/\//.test(hint.mobileconfigUrl) && isAppleDevice() ? hint.mobileconfigUrl : null;
+    return h(
+      'section',
+      { class: 'card auto', part: 'card autoconfigure', 'aria-labelledby': `${this.uid}-auto` },
+      h('h3', { id: `${this.uid}-auto` }, t.autoTitle),
+      profile ? h('p', {}, h('a', { class: 'button', href: profile }, t.autoApple)) : null,
+      profile ? h('p', { class: 'explain' }, t.autoAppleNote) : null,
+      h('p', { class: 'explain' }, t.autoClients),
+      h('p', { class: 'explain' }, t.autoManual),
     );
   }
 

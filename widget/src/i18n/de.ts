@@ -60,4 +60,9 @@ export const de: Strings = {
   checkFailed: 'Serverprüfung fehlgeschlagen: {message}',
   checkUnavailable: 'Live-Prüfung gerade nicht verfügbar.',
   provider: 'Anbieter',
+  autoTitle: 'Automatisch einrichten',
+  autoApple: 'Profil für dieses Gerät laden',
+  autoAppleNote: 'Öffnen Sie danach die Einstellungen (am Mac: Systemeinstellungen), wählen Sie das geladene Profil und installieren Sie es. Dann fehlt nur noch Ihr Passwort.',
+  autoClients: 'Thunderbird und Outlook finden diese Einstellungen selbst: Geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein, den Rest erledigt das Programm.',
+  autoManual: 'Lieber von Hand einrichten? Die Einstellungen finden Sie unten.',
 };

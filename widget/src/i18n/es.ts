@@ -61,4 +61,9 @@ export const es: Strings = {
   checkFailed: 'No se ha podido comprobar el servidor: {message}',
   checkUnavailable: 'La comprobación en directo no está disponible ahora mismo.',
   provider: 'Proveedor',
+  autoTitle: 'Configurar automáticamente',
+  autoApple: 'Descargar el perfil para este dispositivo',
+  autoAppleNote: 'Después abre Ajustes (en un Mac: Ajustes del Sistema), elige el perfil descargado e instálalo. Solo tendrás que escribir tu contraseña.',
+  autoClients: 'Thunderbird y Outlook encuentran estos ajustes por sí solos: escribe tu dirección de correo y tu contraseña, y ellos se encargan del resto.',
+  autoManual: '¿Prefieres configurarlo a mano? Los datos están aquí debajo.',
 };

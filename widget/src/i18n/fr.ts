@@ -61,4 +61,9 @@ export const fr: Strings = {
   checkFailed: 'Échec de la vérification du serveur : {message}',
   checkUnavailable: 'Vérification en direct indisponible pour le moment.',
   provider: 'Fournisseur',
+  autoTitle: 'Configurer automatiquement',
+  autoApple: 'Télécharger le profil pour cet appareil',
+  autoAppleNote: 'Ouvrez ensuite Réglages (sur Mac : Réglages Système), choisissez le profil téléchargé et installez-le. Il ne vous restera qu’à saisir votre mot de passe.',
+  autoClients: 'Thunderbird et Outlook trouvent ces paramètres tout seuls : saisissez votre adresse e-mail et votre mot de passe, ils s’occupent du reste.',
+  autoManual: 'Vous préférez configurer à la main ? Les paramètres sont ci-dessous.',
 };

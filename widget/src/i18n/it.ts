@@ -61,4 +61,9 @@ export const it: Strings = {
   checkFailed: 'Verifica del server non riuscita: {message}',
   checkUnavailable: 'Verifica in tempo reale non disponibile al momento.',
   provider: 'Provider',
+  autoTitle: 'Configura automaticamente',
+  autoApple: 'Scarica il profilo per questo dispositivo',
+  autoAppleNote: 'Poi apri Impostazioni (sul Mac: Impostazioni di Sistema), scegli il profilo scaricato e installalo. Dovrai inserire solo la password.',
+  autoClients: 'Thunderbird e Outlook trovano da soli queste impostazioni: inserisci indirizzo email e password, al resto pensano loro.',
+  autoManual: 'Preferisci configurare a mano? Le impostazioni sono qui sotto.',
 };

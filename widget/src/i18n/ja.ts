@@ -61,4 +61,9 @@ export const ja: Strings = {
   checkFailed: 'サーバーの確認に失敗しました：{message}',
   checkUnavailable: '現在、リアルタイムの確認はご利用いただけません。',
   provider: 'メールサービス',
+  autoTitle: '自動で設定',
+  autoApple: 'この端末用のプロファイルをダウンロード',
+  autoAppleNote: 'ダウンロード後、「設定」アプリ（Mac では「システム設定」）でプロファイルを選んでインストールしてください。あとはパスワードを入力するだけです。',
+  autoClients: 'Thunderbird と Outlook は、メールアドレスとパスワードを入力するだけでこの設定を自動で見つけます。',
+  autoManual: '手動で設定する場合は、下の設定をお使いください。',
 };

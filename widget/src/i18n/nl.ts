@@ -61,4 +61,9 @@ export const nl: Strings = {
   checkFailed: 'Servercontrole mislukt: {message}',
   checkUnavailable: 'Live controle is nu niet beschikbaar.',
   provider: 'Provider',
+  autoTitle: 'Automatisch instellen',
+  autoApple: 'Download het profiel voor dit apparaat',
+  autoAppleNote: 'Open daarna Instellingen (op een Mac: Systeeminstellingen), kies het gedownloade profiel en installeer het. Je hoeft alleen nog je wachtwoord in te vullen.',
+  autoClients: 'Thunderbird en Outlook vinden deze instellingen zelf: vul je e-mailadres en wachtwoord in, de rest gaat vanzelf.',
+  autoManual: 'Stel je het liever zelf in? De instellingen staan hieronder.',
 };

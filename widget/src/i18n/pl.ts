@@ -61,4 +61,9 @@ export const pl: Strings = {
   checkFailed: 'Sprawdzenie serwera nie powiodło się: {message}',
   checkUnavailable: 'Sprawdzanie na żywo jest teraz niedostępne.',
   provider: 'Dostawca',
+  autoTitle: 'Skonfiguruj automatycznie',
+  autoApple: 'Pobierz profil na to urządzenie',
+  autoAppleNote: 'Następnie otwórz Ustawienia (na Macu: Ustawienia systemowe), wybierz pobrany profil i zainstaluj go. Pozostanie tylko wpisać hasło.',
+  autoClients: 'Thunderbird i Outlook same znajdą te ustawienia: wpisz adres e-mail i hasło, a resztą zajmie się program.',
+  autoManual: 'Wolisz skonfigurować ręcznie? Ustawienia znajdziesz poniżej.',
 };

@@ -61,4 +61,9 @@ export const pt: Strings = {
   checkFailed: 'Falha na verificação do servidor: {message}',
   checkUnavailable: 'Verificação em tempo real indisponível no momento.',
   provider: 'Provedor',
+  autoTitle: 'Configurar automaticamente',
+  autoApple: 'Baixar o perfil para este aparelho',
+  autoAppleNote: 'Depois abra os Ajustes (no Mac: Ajustes do Sistema), escolha o perfil baixado e instale. Só falta digitar a sua senha.',
+  autoClients: 'O Thunderbird e o Outlook encontram estas configurações sozinhos: digite seu endereço de e-mail e sua senha, e eles fazem o resto.',
+  autoManual: 'Prefere configurar manualmente? As configurações estão logo abaixo.',
 };

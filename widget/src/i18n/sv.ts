@@ -61,4 +61,9 @@ export const sv: Strings = {
   checkFailed: 'Serverkontrollen misslyckades: {message}',
   checkUnavailable: 'Livekontroll är inte tillgänglig just nu.',
   provider: 'Leverantör',
+  autoTitle: 'Konfigurera automatiskt',
+  autoApple: 'Hämta profilen för den här enheten',
+  autoAppleNote: 'Öppna sedan Inställningar (på en Mac: Systeminställningar), välj den hämtade profilen och installera den. Sedan återstår bara ditt lösenord.',
+  autoClients: 'Thunderbird och Outlook hittar inställningarna själva: ange din e-postadress och ditt lösenord, så sköter de resten.',
+  autoManual: 'Vill du hellre ställa in det för hand? Inställningarna finns nedan.',
 };
