@@ -15,7 +15,7 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-/** A started service: the base URL it logged it listens on. */
+/** A started service: the base URL it logged it listens on (https:// when it terminates TLS itself). */
 export interface RunningService extends ServiceProcess {
   url: string;
 }
@@ -48,7 +48,7 @@ export function spawnService(env: Record<string, string> = {}): ServiceProcess {
 export async function startService(env: Record<string, string> = {}, options: { startupTimeoutMs?: number } = {}): Promise<RunningService> {
   const service = spawnService({ LOG_LEVEL: 'info', ...env });
   try {
-    const [, url] = await service.output.waitFor(/Server listening at (http:\/\/[\d.]+:\d+)/, {
+    const [, url] = await service.output.waitFor(/Server listening at (https?:\/\/[\d.]+:\d+)/, {
       timeoutMs: options.startupTimeoutMs ?? 30_000,
       what: 'the listening line',
     });

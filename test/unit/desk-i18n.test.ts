@@ -74,15 +74,17 @@ describe('desk translations', () => {
   });
 
   it('reports a missing, an extra, an empty and a misnamed key, a dropped term, and English leftovers', () => {
-    const broken = structuredClone(DESK_STRINGS.de) as unknown as Record<string, Record<string, string>>;
-    delete broken.page!.lookUp;
-    broken.page!.extra = 'x';
-    broken.page!.title = ' ';
-    broken.status!.answer = '{domain}: {server} Server aus {found} von {total} Quellen ({time}).';
-    broken.trace!.alternativesNote = 'Von der Domain veröffentlicht; kein Ersatz für die Einstellungen oben.';
-    broken.checks!.heading = 'Live checks';
-    broken.checks!.greeting = 'TODO';
-    broken.answer!.hints = 'Hinweise from Anbieter';
+    const de = DESK_STRINGS.de;
+    assert.ok(de, 'a German table');
+    const { lookUp: _missing, ...page } = de.page;
+    const broken = {
+      ...de,
+      page: { ...page, extra: 'x', title: ' ' },
+      status: { ...de.status, answer: '{domain}: {server} Server aus {found} von {total} Quellen ({time}).' },
+      trace: { ...de.trace, alternativesNote: 'Von der Domain veröffentlicht; kein Ersatz für die Einstellungen oben.' },
+      checks: { ...de.checks, heading: 'Live checks', greeting: 'TODO' },
+      answer: { ...de.answer, hints: 'Hinweise from Anbieter' },
+    };
     assert.deepEqual(translationProblems(broken, deskEn).sort(), [
       'page.extra: not a key of the English table',
       'page.lookUp: missing',
