@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino';
 import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
 import type { Config } from './config/env.js';
 import type { Log } from './logging/log.js';
+import { AuditService } from './lookup/audit.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
@@ -23,6 +24,7 @@ import { LiveChecker, type LiveCheckerOptions } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
 import { Resolver, type Discovery } from './resolver/resolver.js';
+import { auditRoutes } from './routes/audit.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
 import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
@@ -67,8 +69,10 @@ export interface AppServices {
   lookupCache: CoalescingCache<Discovery>;
   lookup: LookupService;
   checker: ServerChecker;
-  /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check and lookup?check=true. */
+  /** Live checks per client (CHECK_RATE_LIMIT_MAX per window), shared by /v1/check, lookup?check=true and audits. */
   clientChecks: WindowCounter;
+  /** Domain audits (GET /v1/audit): every source run to its end, every server checked. */
+  audits: AuditService;
   /** The fetcher of every HTTP source (closed with the app). */
   http: HttpClient;
   /** The load-shedding monitor, when a SHED_* threshold is set (tests take samples with it). */
@@ -217,7 +221,18 @@ export function createServices(config: Config, deps: AppDeps, log: Log, observab
     shedRetryAfterS: config.SHED_RETRY_AFTER_S,
     autoconfigure: serving && serving.served.domains.length > 0 ? (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) : undefined,
   });
-  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, http, pressure: observability.pressure };
+  const audits = new AuditService({
+    sources: resolver.sources,
+    checker,
+    clientChecks,
+    log,
+    deadlineMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtlS: config.CHECK_CACHE_TTL_S,
+    maxConcurrent: config.AUDIT_CONCURRENCY,
+    maxPerClient: config.AUDIT_PER_CLIENT_MAX,
+    clock: deps.clock,
+  });
+  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits, http, pressure: observability.pressure };
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
@@ -259,6 +274,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(healthRoutes, { isReady: () => !closing });
   await app.register(lookupRoutes, { lookup: services.lookup });
   await app.register(checkRoutes, { checker: services.checker, clientChecks: services.clientChecks });
+  await app.register(auditRoutes, { audits: services.audits, clientChecks: services.clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(serveRoutes, { served: serving.served, serveHostname: config.SERVE_HOSTNAME, signer: serving.signer });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});

@@ -123,6 +123,10 @@ const envObject = z.object({
   CHECK_RATE_LIMIT_MAX: intFrom(1, 1_000_000, 30),
   CHECK_TARGET_LIMIT_MAX: intFrom(1, 1_000_000, 20),
   CHECK_CONCURRENCY: intFrom(1, 10_000, 32),
+  // An audit runs every source to its end plus a live check of every server it finds (up to 16):
+  // far more outbound work than a lookup, so few run at once, and one person needs one at a time.
+  AUDIT_CONCURRENCY: intFrom(1, 10_000, 8),
+  AUDIT_PER_CLIENT_MAX: intFrom(1, 10_000, 2),
   CORS_ORIGINS: z.string().default('*'),
   TRUST_PROXY: flag('false'),
   // GET /metrics (Prometheus text format); off removes the route and every recording.

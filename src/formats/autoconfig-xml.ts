@@ -9,17 +9,11 @@ import {
   MAX_GUIDANCE_ENTRIES,
   MAX_GUIDANCE_LANGUAGES,
 } from './document-limits.js';
+import type { DocumentServer } from './candidate.js';
 import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from './hardened-xml.js';
 
 /** One server section of an autoconfig file; `username` keeps its placeholders. */
-export interface AutoconfigServer {
-  protocol: Protocol;
-  host: string;
-  port: number;
-  security: Security;
-  username: string;
-  authentication: Authentication[];
-}
+export type AutoconfigServer = DocumentServer;
 
 /** A URL-based incoming server of an autoconfig 1.2 file (JMAP, EWS, ActiveSync): not IMAP/POP3/SMTP. */
 export interface AutoconfigUrlServer {

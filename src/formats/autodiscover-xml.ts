@@ -2,6 +2,7 @@ import { ownValue } from './own-value.js';
 import type { Authentication, Protocol, Security } from '../api/schemas.js';
 import { isPublicHostName } from '../api/input.js';
 import { boundedNotes, capPerProtocol, droppedServersNote } from './document-limits.js';
+import type { DocumentServer } from './candidate.js';
 import { decodeBasicEntities, hardenedXmlParser, parseHardenedXml, xmlNodes, type XmlNode } from './hardened-xml.js';
 
 /** The request namespace of Outlook POX Autodiscover (MS-OXDSCLI §2.2.3). */
@@ -10,14 +11,7 @@ export const AUTODISCOVER_REQUEST_SCHEMA = 'http://schemas.microsoft.com/exchang
 export const AUTODISCOVER_RESPONSE_SCHEMA = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
 
 /** One IMAP, POP3 or SMTP section of an Autodiscover answer; `username` is a template. */
-export interface AutodiscoverServer {
-  protocol: Protocol;
-  host: string;
-  port: number;
-  security: Security;
-  username: string;
-  authentication: Authentication[];
-}
+export type AutodiscoverServer = DocumentServer;
 
 /** What an Autodiscover answer says: settings, or where to ask instead, or why it was refused. */
 export type AutodiscoverParseResult =
@@ -210,66 +204,64 @@ function httpsUrl(text: string): string | undefined {
   }
 }
 
-/**
- * Reads an Outlook POX Autodiscover answer (MS-OXDSCLI, response schema 2006a): its settings, or a
- * RedirectAddr / RedirectUrl. Security: the text comes from hosts chosen by strangers, so any
- * DOCTYPE or ENTITY declaration refuses the whole document, entities are never expanded, every
- * value is validated and capped, and a repeated element yields its first supported value.
- * Privacy: a per-user LoginName is replaced by a template (answers are cached per domain).
- * Bounded work: more elements, attributes or nesting than document-limits.ts allows is refused
- * (`too_complex`) before parsing; at most MAX_SERVERS_PER_PROTOCOL servers of each protocol are kept.
- */
-export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOptions): AutodiscoverParseResult {
-  const parsed = parseHardenedXml(xml, parser);
-  if (!parsed.ok) return parsed;
-  const document = parsed.document;
+type AutodiscoverRefusal = Extract<AutodiscoverParseResult, { ok: false }>;
+type AutodiscoverSettings = Extract<AutodiscoverParseResult, { action: 'settings' }>;
+type AccountAction = 'settings' | 'redirectaddr' | 'redirecturl';
+
+/** The Response/Account element, or why the answer has none (an Autodiscover error, another document). */
+function readAccount(document: Node): { ok: true; account: Node } | AutodiscoverRefusal {
   const root = nodes(document['Autodiscover'])[0];
   const response = root ? nodes(root['Response'])[0] : undefined;
   if (!root || !response) return { ok: false, error: 'not_autodiscover', message: 'no Autodiscover/Response element' };
-
-  const error = nodes(response['Error'])[0];
   const account = nodes(response['Account'])[0];
-  if (!account) {
-    if (error) {
-      const code = (texts(error, 'ErrorCode')[0] ?? '').slice(0, 20);
-      const message = (texts(error, 'Message')[0] ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 120);
-      return { ok: false, error: 'autodiscover_error', message: `Autodiscover error ${code}${message ? `: ${message}` : ''}` };
-    }
-    return { ok: false, error: 'not_autodiscover', message: 'no Response/Account element' };
+  if (account) return { ok: true, account };
+  const error = nodes(response['Error'])[0];
+  if (error) {
+    const code = (texts(error, 'ErrorCode')[0] ?? '').slice(0, 20);
+    const message = (texts(error, 'Message')[0] ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 120);
+    return { ok: false, error: 'autodiscover_error', message: `Autodiscover error ${code}${message ? `: ${message}` : ''}` };
   }
+  return { ok: false, error: 'not_autodiscover', message: 'no Response/Account element' };
+}
+
+/** What the Account asks of the reader (settings or a redirect), or why it cannot be read. */
+function accountAction(account: Node): AccountAction | AutodiscoverRefusal {
   const accountType = texts(account, 'AccountType')[0];
   if (accountType !== undefined && accountType.toLowerCase() !== 'email') {
     return { ok: false, error: 'unsupported_account', message: `AccountType "${accountType.slice(0, 20)}" is not email` };
   }
-
   const actions = texts(account, 'Action').map((text) => text.toLowerCase());
-  let action = actions.find((text) => text === 'settings' || text === 'redirectaddr' || text === 'redirecturl');
-  if (actions.length > 0 && action === undefined) {
+  const action = actions.find((text): text is AccountAction => text === 'settings' || text === 'redirectaddr' || text === 'redirecturl');
+  if (action !== undefined) return action;
+  if (actions.length > 0) {
     return { ok: false, error: 'not_autodiscover', message: `Action "${(actions[0] ?? '').slice(0, 20)}" is not supported` };
   }
   // Without an Action, the answer is what it carries (as Thunderbird reads it).
-  if (action === undefined) {
-    action = account['RedirectAddr'] !== undefined ? 'redirectaddr' : account['RedirectUrl'] !== undefined ? 'redirecturl' : 'settings';
-  }
+  return account['RedirectAddr'] !== undefined ? 'redirectaddr' : account['RedirectUrl'] !== undefined ? 'redirecturl' : 'settings';
+}
 
-  if (action === 'redirectaddr') {
-    const address = firstSupported(account, 'RedirectAddr', (text) => {
-      if (!ADDRESS.test(text)) return undefined;
-      const domain = text.slice(text.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
-      return isPublicHostName(domain) ? `${text.slice(0, text.lastIndexOf('@'))}@${domain}` : undefined;
-    }).value;
-    if (!address) return { ok: false, error: 'invalid_redirect', message: 'RedirectAddr is not a valid address' };
-    return { ok: true, action: 'redirectAddr', address };
-  }
-  if (action === 'redirecturl') {
-    const url = firstSupported(account, 'RedirectUrl', httpsUrl).value;
-    if (!url) return { ok: false, error: 'invalid_redirect', message: 'RedirectUrl is not an https URL' };
-    return { ok: true, action: 'redirectUrl', url };
-  }
+/** A RedirectAddr: the address to ask for instead, with a public host name as its domain. */
+function readRedirectAddr(account: Node): AutodiscoverParseResult {
+  const address = firstSupported(account, 'RedirectAddr', (text) => {
+    if (!ADDRESS.test(text)) return undefined;
+    const domain = text.slice(text.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '');
+    return isPublicHostName(domain) ? `${text.slice(0, text.lastIndexOf('@'))}@${domain}` : undefined;
+  }).value;
+  if (!address) return { ok: false, error: 'invalid_redirect', message: 'RedirectAddr is not a valid address' };
+  return { ok: true, action: 'redirectAddr', address };
+}
 
+/** A RedirectUrl: the https URL to ask instead. */
+function readRedirectUrl(account: Node): AutodiscoverParseResult {
+  const url = firstSupported(account, 'RedirectUrl', httpsUrl).value;
+  if (!url) return { ok: false, error: 'invalid_redirect', message: 'RedirectUrl is not an https URL' };
+  return { ok: true, action: 'redirectUrl', url };
+}
+
+/** The Protocol sections of a settings Account: mail servers, Exchange offers and what was dropped. */
+function readSettings(account: Node, address: string): AutodiscoverSettings {
   const servers: AutodiscoverServer[] = [];
   const dropped: string[] = [];
-  const notes: string[] = [];
   let ewsUrl: string | undefined;
   let exchange = false;
   let perUser = false;
@@ -283,11 +275,7 @@ export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOpti
       continue;
     }
     const protocol = ownValue(MAIL_TYPES, type);
-    if (!protocol) {
-      dropped.push(`Protocol of type "${type}" is not supported`);
-      continue;
-    }
-    const read = readProtocol(node, protocol, options.address);
+    const read = protocol ? readProtocol(node, protocol, address) : `Protocol of type "${type}" is not supported`;
     if (typeof read === 'string') {
       dropped.push(read);
       continue;
@@ -295,12 +283,35 @@ export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOpti
     perUser ||= read.perUser;
     servers.push(read.server);
   }
+  const notes: string[] = [];
   if (perUser) notes.push('the login name is per user (given as the email address; the user may need to change it)');
   if (exchange && servers.length === 0) notes.push('only Exchange (EWS/MAPI) is offered, no IMAP, POP3 or SMTP');
   const kept = capPerProtocol(servers);
   const cut = droppedServersNote(kept.dropped);
   if (cut) dropped.unshift(cut);
   return { ok: true, action: 'settings', servers: kept.kept, dropped: boundedNotes(dropped), notes, ewsUrl, exchange };
+}
+
+/**
+ * Reads an Outlook POX Autodiscover answer (MS-OXDSCLI, response schema 2006a): its settings, or a
+ * RedirectAddr / RedirectUrl. Security: the text comes from hosts chosen by strangers, so any
+ * DOCTYPE or ENTITY declaration refuses the whole document, entities are never expanded, every
+ * value is validated and capped, and a repeated element yields its first supported value.
+ * Privacy: a per-user LoginName is replaced by a template (answers are cached per domain).
+ * Bounded work: more elements, attributes or nesting than document-limits.ts allows is refused
+ * (`too_complex`) before parsing; at most MAX_SERVERS_PER_PROTOCOL servers of each protocol are kept.
+ */
+export function parseAutodiscoverXml(xml: string, options: AutodiscoverParseOptions): AutodiscoverParseResult {
+  const parsed = parseHardenedXml(xml, parser);
+  if (!parsed.ok) return parsed;
+  const read = readAccount(parsed.document);
+  if (!read.ok) return read;
+  const { account } = read;
+  const action = accountAction(account);
+  if (typeof action !== 'string') return action;
+  if (action === 'redirectaddr') return readRedirectAddr(account);
+  if (action === 'redirecturl') return readRedirectUrl(account);
+  return readSettings(account, options.address);
 }
 
 /** What a POX Autodiscover request asks (MS-OXDSCLI §2.2.3), or why it cannot be read. */

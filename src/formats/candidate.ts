@@ -1,5 +1,15 @@
 import type { AlternativeKind, Authentication, OAuth2Details, Protocol, Security } from '../api/schemas.js';
 
+/** One IMAP, POP3 or SMTP server as a settings document (autoconfig, Autodiscover) names it; `username` is a template. */
+export interface DocumentServer {
+  protocol: Protocol;
+  host: string;
+  port: number;
+  security: Security;
+  username: string;
+  authentication: Authentication[];
+}
+
 /** A server found by a source; `username` is still a template (%EMAILADDRESS% …). */
 export interface CandidateServer {
   protocol: Protocol;
@@ -16,6 +26,20 @@ export interface CandidateServer {
   oauth2?: OAuth2Details;
 }
 
+/** A server's own fields (no provenance), copied: the authentication list is a new array. */
+export function documentServerFields(
+  server: Pick<CandidateServer, 'protocol' | 'host' | 'port' | 'security' | 'username' | 'authentication'>,
+): Pick<CandidateServer, 'protocol' | 'host' | 'port' | 'security' | 'username' | 'authentication'> {
+  return {
+    protocol: server.protocol,
+    host: server.host,
+    port: server.port,
+    security: server.security,
+    username: server.username,
+    authentication: [...server.authentication],
+  };
+}
+
 /**
  * Tags servers read from a provider file or a document with provenance and trust; the document's
  * OAuth details go on the servers that offer oauth2 (and only those).
@@ -27,12 +51,7 @@ export function toCandidates(
   oauth2?: OAuth2Details,
 ): CandidateServer[] {
   return servers.map((server) => ({
-    protocol: server.protocol,
-    host: server.host,
-    port: server.port,
-    security: server.security,
-    username: server.username,
-    authentication: [...server.authentication],
+    ...documentServerFields(server),
     source,
     trusted,
     ...(oauth2 && (server.authentication as readonly string[]).includes('oauth2') ? { oauth2: { ...oauth2, scopes: [...oauth2.scopes] } } : {}),

@@ -95,6 +95,45 @@ const SLASH = 47;
 const BANG = 33;
 const QUESTION = 63;
 
+/** The refusal of a document with more of `what` than `cap`. */
+function tooComplex(what: string, cap: number): TooComplex {
+  return { ok: false, error: 'too_complex', message: `the document has more than ${cap} ${what}; a real one has far fewer` };
+}
+
+/** Where the end tag, comment, CDATA section, declaration or processing instruction at `index` ends; -1 when it never does. */
+function markupEnd(xml: string, index: number, next: number): number {
+  if (next === BANG) {
+    // A comment, CDATA section or declaration: skipped to its own end.
+    return xml.startsWith('<!--', index) ? xml.indexOf('-->', index + 4) : xml.startsWith('<![CDATA[', index) ? xml.indexOf(']]>', index + 9) : xml.indexOf('>', index + 2);
+  }
+  return next === QUESTION ? xml.indexOf('?>', index + 2) : xml.indexOf('>', index + 2);
+}
+
+/**
+ * Counts the attributes of the start tag at `index` (an `=` outside quotes) up to its unquoted `>`:
+ * where the tag ends and whether it closes itself, `undefined` when a quote never closes.
+ */
+function scanStartTag(xml: string, index: number, counts: XmlCounts, maxAttributes: number): { position: number; selfClosing: boolean } | TooComplex | undefined {
+  let position = index + 1;
+  while (position < xml.length) {
+    const code = xml.charCodeAt(position);
+    if (code === QUOTE_DOUBLE || code === QUOTE_SINGLE) {
+      const close = xml.indexOf(code === QUOTE_DOUBLE ? '"' : "'", position + 1);
+      if (close < 0) return undefined;
+      position = close + 1;
+      continue;
+    }
+    if (code === EQUALS) {
+      counts.attributes += 1;
+      if (counts.attributes > maxAttributes) return tooComplex('attributes', maxAttributes);
+    } else if (code === GREATER) {
+      return { position, selfClosing: xml.charCodeAt(position - 1) === SLASH };
+    }
+    position += 1;
+  }
+  return { position, selfClosing: false };
+}
+
 /**
  * Counts elements, attributes and nesting depth of an XML text in one pass, stopping at the first
  * cap passed, before any parser sees it. Security: this is what bounds a hostile document's parse
@@ -106,61 +145,26 @@ export function scanXml(xml: string, limits: XmlLimits = DEFAULT_XML_LIMITS): { 
   const counts: XmlCounts = { elements: 0, attributes: 0, depth: 0 };
   let depth = 0;
   let index = xml.indexOf('<');
-  const refuse = (what: string, cap: number): TooComplex => ({
-    ok: false,
-    error: 'too_complex',
-    message: `the document has more than ${cap} ${what}; a real one has far fewer`,
-  });
   while (index >= 0 && index < xml.length) {
     const next = xml.charCodeAt(index + 1);
-    if (next === BANG) {
-      // A comment, CDATA section or declaration: skipped to its own end.
-      const end = xml.startsWith('<!--', index) ? xml.indexOf('-->', index + 4) : xml.startsWith('<![CDATA[', index) ? xml.indexOf(']]>', index + 9) : xml.indexOf('>', index + 2);
+    if (next === BANG || next === QUESTION || next === SLASH) {
+      if (next === SLASH) depth -= 1;
+      const end = markupEnd(xml, index, next);
       if (end < 0) break;
       index = xml.indexOf('<', end);
       continue;
     }
-    if (next === QUESTION) {
-      const end = xml.indexOf('?>', index + 2);
-      if (end < 0) break;
-      index = xml.indexOf('<', end);
-      continue;
-    }
-    if (next === SLASH) {
-      depth -= 1;
-      const end = xml.indexOf('>', index + 2);
-      if (end < 0) break;
-      index = xml.indexOf('<', end);
-      continue;
-    }
-    // A start tag: count its attributes (an `=` outside quotes) up to its unquoted `>`.
     counts.elements += 1;
-    if (counts.elements > limits.maxElements) return refuse('elements', limits.maxElements);
-    let position = index + 1;
-    let selfClosing = false;
-    while (position < xml.length) {
-      const code = xml.charCodeAt(position);
-      if (code === QUOTE_DOUBLE || code === QUOTE_SINGLE) {
-        const close = xml.indexOf(code === QUOTE_DOUBLE ? '"' : "'", position + 1);
-        if (close < 0) return { ok: true, counts };
-        position = close + 1;
-        continue;
-      }
-      if (code === EQUALS) {
-        counts.attributes += 1;
-        if (counts.attributes > limits.maxAttributes) return refuse('attributes', limits.maxAttributes);
-      } else if (code === GREATER) {
-        selfClosing = xml.charCodeAt(position - 1) === SLASH;
-        break;
-      }
-      position += 1;
-    }
-    if (!selfClosing) {
+    if (counts.elements > limits.maxElements) return tooComplex('elements', limits.maxElements);
+    const tag = scanStartTag(xml, index, counts, limits.maxAttributes);
+    if (tag === undefined) return { ok: true, counts };
+    if ('ok' in tag) return tag;
+    if (!tag.selfClosing) {
       depth += 1;
       if (depth > counts.depth) counts.depth = depth;
-      if (depth > limits.maxDepth) return refuse('levels of nesting', limits.maxDepth);
+      if (depth > limits.maxDepth) return tooComplex('levels of nesting', limits.maxDepth);
     }
-    index = xml.indexOf('<', position);
+    index = xml.indexOf('<', tag.position);
   }
   return { ok: true, counts };
 }

@@ -135,13 +135,11 @@ function readHost(value: unknown, protocol: Protocol): string | { dropped: strin
   return host;
 }
 
-/**
- * Reads a PACC configuration document (draft-ietf-mailmaint-pacc-02) from its exact bytes.
- * Security: the bytes come from a host named by the looked-up domain; call this only after
- * `verifyPaccDigest` accepted them. Sizes, counts and string lengths are bounded; an invalid
- * service is dropped (and reported) rather than failing the document; unknown members are ignored.
- */
-export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
+type PaccDocument = z.infer<typeof documentSchema>;
+type PaccRefusal = Extract<PaccParseResult, { ok: false }>;
+
+/** The bytes as a PACC document: bounded, UTF-8, JSON, with a `protocols` object; or why not. */
+function decodeDocument(bytes: Uint8Array): { ok: true; document: PaccDocument } | PaccRefusal {
   if (bytes.length > PACC_MAX_BYTES) return { ok: false, error: 'pacc_too_large', message: `document of ${bytes.length} bytes exceeds ${PACC_MAX_BYTES}` };
   let text: string;
   try {
@@ -158,10 +156,19 @@ export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
   }
   const document = documentSchema.safeParse(json);
   if (!document.success) return { ok: false, error: 'pacc_invalid', message: 'not a PACC document (no "protocols" object)' };
-  const { protocols, authentication, info } = document.data;
-  const dropped: string[] = [];
-  const ignored: string[] = [];
+  return { ok: true, document: document.data };
+}
 
+/** How the document lets users log in: the methods every server gets, and the flags as given. */
+interface PaccLogin {
+  methods: Authentication[];
+  passwordFlag: boolean | undefined;
+  oauthDeclared: boolean;
+  oauthIssuer: string | undefined;
+}
+
+/** Reads the `authentication` member: `password` and `oauth-public` (with a valid https issuer). */
+function readLogin(authentication: unknown, dropped: string[]): PaccLogin {
   const password = passwordSchema.safeParse(authentication);
   const oauth = oauthSchema.safeParse(authentication);
   const oauthDeclared = typeof authentication === 'object' && authentication !== null && Object.hasOwn(authentication, 'oauth-public');
@@ -180,7 +187,11 @@ export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
     // The document says nothing about logging in: a password, as every other format assumes.
     methods.push('password-cleartext');
   }
+  return { methods, passwordFlag, oauthDeclared, oauthIssuer };
+}
 
+/** The IMAP, POP3 and SMTP (or `submit`) services, deduplicated and capped per protocol. */
+function readMailServers(protocols: PaccDocument['protocols'], methods: readonly Authentication[], dropped: string[]): PaccServer[] {
   const servers: PaccServer[] = [];
   const mail: [Protocol, unknown][] = [
     ['imap', protocols.imap],
@@ -203,14 +214,17 @@ export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
       servers.push({ protocol, host, port: PACC_PORTS[protocol], security: 'tls', username: '%EMAILADDRESS%', authentication: [...methods] });
     }
   }
-
   // `smtp` and `submit` may each list PACC_MAX_PER_PROTOCOL: the answer keeps that many per protocol.
   const kept = capPerProtocol(servers, PACC_MAX_PER_PROTOCOL);
   const cut = droppedServersNote(kept.dropped, PACC_MAX_PER_PROTOCOL);
   if (cut) dropped.push(cut);
+  return kept.kept;
+}
 
+/** The https URLs of the `jmap` services, without repeats. */
+function readJmap(value: unknown, dropped: string[]): string[] {
   const jmap: string[] = [];
-  for (const item of entries(protocols.jmap, 'jmap', dropped)) {
+  for (const item of entries(value, 'jmap', dropped)) {
     const parsed = urlEntrySchema.safeParse(item);
     const url = parsed.success ? httpsUrl(parsed.data.url) : undefined;
     if (!url) {
@@ -219,20 +233,39 @@ export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
     }
     if (!jmap.includes(url)) jmap.push(url);
   }
-  for (const name of ['caldav', 'carddav', 'webdav', 'managesieve'] as const) {
-    if (protocols[name] !== undefined) ignored.push(name);
-  }
+  return jmap;
+}
 
+/** The provider's name from `info`, without control characters and capped. */
+function readProviderName(info: unknown): string | undefined {
   const provider = providerNameSchema.safeParse(info);
-  const providerName = provider.success ? provider.data.provider.name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME) : undefined;
+  return provider.success ? provider.data.provider.name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME) : undefined;
+}
+
+/**
+ * Reads a PACC configuration document (draft-ietf-mailmaint-pacc-02) from its exact bytes.
+ * Security: the bytes come from a host named by the looked-up domain; call this only after
+ * `verifyPaccDigest` accepted them. Sizes, counts and string lengths are bounded; an invalid
+ * service is dropped (and reported) rather than failing the document; unknown members are ignored.
+ */
+export function parsePaccJson(bytes: Uint8Array): PaccParseResult {
+  const decoded = decodeDocument(bytes);
+  if (!decoded.ok) return decoded;
+  const { protocols, authentication, info } = decoded.document;
+  const dropped: string[] = [];
+  const login = readLogin(authentication, dropped);
+  const servers = readMailServers(protocols, login.methods, dropped);
+  const jmap = readJmap(protocols.jmap, dropped);
+  const ignored = (['caldav', 'carddav', 'webdav', 'managesieve'] as const).filter((name) => protocols[name] !== undefined);
+  const providerName = readProviderName(info);
   return {
     ok: true,
     data: {
-      servers: kept.kept,
+      servers,
       jmap,
-      oauth: oauthDeclared,
-      ...(oauthIssuer ? { oauthIssuer } : {}),
-      ...(passwordFlag !== undefined ? { password: passwordFlag } : {}),
+      oauth: login.oauthDeclared,
+      ...(login.oauthIssuer ? { oauthIssuer: login.oauthIssuer } : {}),
+      ...(login.passwordFlag !== undefined ? { password: login.passwordFlag } : {}),
       ...(providerName ? { providerName } : {}),
     },
     dropped,

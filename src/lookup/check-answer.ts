@@ -1,6 +1,6 @@
-import { retryAfterSeconds } from '../api/errors.js';
-import { CHECK_PORTS, type LookupResult, type Server } from '../api/schemas.js';
+import type { LookupResult, Server } from '../api/schemas.js';
 import type { WindowCounter } from '../probes/budgets.js';
+import { budgetedCheck } from '../probes/budgeted-check.js';
 import { refusal } from '../probes/live-checker.js';
 import type { ServerChecker } from '../probes/types.js';
 
@@ -37,23 +37,8 @@ async function checkOne(server: Server, index: number, checks: AnswerChecks, opt
     server.check = refusal(server, 'busy', `only the first ${MAX_CHECKS_PER_LOOKUP} servers of an answer are checked`);
     return;
   }
-  // Security: servers can come from autoconfig documents written by strangers (any port 1-65535);
-  // like /v1/check, only mail ports are ever connected to (not a port scanner).
-  if (!(CHECK_PORTS as readonly number[]).includes(server.port)) {
-    server.check = refusal(server, 'forbidden_target', `port ${server.port} is not one of the checked mail ports (${CHECK_PORTS.join(', ')})`);
-    return;
-  }
-  // Security: each check counts against the client's live-check budget, like a /v1/check request,
-  // so check=true is no way around it. Taken synchronously in server order, so when the budget runs
-  // out mid-answer the best-ranked servers were the ones checked and the rest say rate_limited (the
-  // answer itself is still given).
-  const taken = checks.clientChecks.take(options.client);
-  if (!taken.ok) {
-    server.check = refusal(server, 'rate_limited', `too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`);
-    return;
-  }
-  server.check = await checks.checker.check(
-    { host: server.host, port: server.port, protocol: server.protocol, security: server.security },
-    { signal: options.signal, fresh: options.fresh },
-  );
+  // Mail ports only, and one from the client's live-check budget per check, taken synchronously in
+  // server order (see budgetedCheck): when the budget runs out mid-answer, the best-ranked servers
+  // were the ones checked and the rest say rate_limited (the answer itself is still given).
+  server.check = await budgetedCheck(server, { checker: checks.checker, clientChecks: checks.clientChecks, client: options.client, signal: options.signal, fresh: options.fresh });
 }

@@ -22,6 +22,73 @@ export interface ConnectionLimitOptions {
 /** Distinct refused clients remembered per interval, for the warning's count only (never logged). */
 const MAX_TRACKED_CLIENTS = 10_000;
 
+/** Why a connection was counted: over the per-client cap, over the server-wide cap, or too slow. */
+type RefusalReason = 'perClient' | 'serverFull' | 'timedOut';
+
+/** Counts refused and timed-out connections and writes one warning per interval with the counts. */
+class RefusalReport {
+  readonly #counts: Record<RefusalReason, number> = { perClient: 0, serverFull: 0, timedOut: 0 };
+  readonly #clients = new Set<string>();
+  readonly #log: WarnLog;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(log: WarnLog, intervalMs: number) {
+    this.#log = log;
+    this.#intervalMs = intervalMs;
+  }
+
+  /**
+   * Counts one event. The first event opens an interval; its line is written when the interval
+   * ends, so a steady flood gives exactly one line per interval and a quiet server none.
+   */
+  note(reason: RefusalReason, key: string): void {
+    this.#counts[reason] += 1;
+    if (this.#clients.size < MAX_TRACKED_CLIENTS) this.#clients.add(key);
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.flush(), this.#intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes the interval's warning, if anything was counted, and starts from zero. */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const { perClient, serverFull, timedOut } = this.#counts;
+    if (perClient + serverFull + timedOut === 0) return;
+    this.#log.warn(
+      { refused: { perClient, serverFull }, timedOut, clients: this.#clients.size, intervalMs: this.#intervalMs },
+      'connections refused',
+    );
+    this.#counts.perClient = 0;
+    this.#counts.serverFull = 0;
+    this.#counts.timedOut = 0;
+    this.#clients.clear();
+  }
+}
+
+/** A `connection` listener that keeps each client to `perClientMax` open sockets, destroying the excess. */
+function capPerClient(perClientMax: number, report: RefusalReport): (socket: Socket) => void {
+  const open = new Map<string, number>();
+  return (socket) => {
+    if (perClientMax <= 0) return;
+    const key = clientKey(socket.remoteAddress);
+    const held = open.get(key) ?? 0;
+    if (held >= perClientMax) {
+      report.note('perClient', key);
+      socket.destroy();
+      return;
+    }
+    open.set(key, held + 1);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left <= 0) open.delete(key);
+      else open.set(key, left);
+    });
+  };
+}
+
 /**
  * Caps the connections each client holds open and reports what the server refused or timed out.
  * Security: a socket that waits for its request holds a file descriptor; without a cap one client
@@ -35,54 +102,11 @@ const MAX_TRACKED_CLIENTS = 10_000;
  * never an address.
  */
 export function limitConnections(server: Server, options: ConnectionLimitOptions): { stop(): void } {
-  const open = new Map<string, number>();
-  const counts = { perClient: 0, serverFull: 0, timedOut: 0 };
-  const clients = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-
-  const flush = () => {
-    timer = undefined;
-    const { perClient, serverFull, timedOut } = counts;
-    if (perClient + serverFull + timedOut === 0) return;
-    options.log.warn(
-      { refused: { perClient, serverFull }, timedOut, clients: clients.size, intervalMs: options.logIntervalMs },
-      'connections refused',
-    );
-    counts.perClient = 0;
-    counts.serverFull = 0;
-    counts.timedOut = 0;
-    clients.clear();
-  };
-  // The first event opens an interval; its line is written when the interval ends, so a steady
-  // flood gives exactly one line per interval and a quiet server none.
-  const note = (reason: keyof typeof counts, key: string) => {
-    counts[reason] += 1;
-    if (clients.size < MAX_TRACKED_CLIENTS) clients.add(key);
-    if (timer === undefined) {
-      timer = setTimeout(flush, options.logIntervalMs);
-      timer.unref();
-    }
-  };
-
-  const onConnection = (socket: Socket) => {
-    if (options.perClientMax <= 0) return;
-    const key = clientKey(socket.remoteAddress);
-    const held = open.get(key) ?? 0;
-    if (held >= options.perClientMax) {
-      note('perClient', key);
-      socket.destroy();
-      return;
-    }
-    open.set(key, held + 1);
-    socket.once('close', () => {
-      const left = (open.get(key) ?? 1) - 1;
-      if (left <= 0) open.delete(key);
-      else open.set(key, left);
-    });
-  };
-  const onDrop = (data?: { remoteAddress?: string }) => note('serverFull', clientKey(data?.remoteAddress));
+  const report = new RefusalReport(options.log, options.logIntervalMs);
+  const onConnection = capPerClient(options.perClientMax, report);
+  const onDrop = (data?: { remoteAddress?: string }) => report.note('serverFull', clientKey(data?.remoteAddress));
   const onClientError = (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') note('timedOut', clientKey(socket.remoteAddress));
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') report.note('timedOut', clientKey(socket.remoteAddress));
   };
 
   server.on('connection', onConnection);
@@ -93,8 +117,7 @@ export function limitConnections(server: Server, options: ConnectionLimitOptions
       server.off('connection', onConnection);
       server.off('drop', onDrop);
       server.off('clientError', onClientError);
-      if (timer !== undefined) clearTimeout(timer);
-      flush();
+      report.flush();
     },
   };
 }

@@ -92,6 +92,22 @@ class LookupRefused extends Error {
   }
 }
 
+/** One fetch in flight: its options, body cap, dispatcher, and the caller's signal joined with the deadline. */
+interface FetchContext {
+  options: RequestOptions;
+  maxBytes: number;
+  agent: Agent;
+  signal: AbortSignal;
+  deadline: AbortSignal;
+}
+
+/** One request of a fetch's redirect chain: a 301/302/303 turns a POST into a GET without its body. */
+interface Hop {
+  url: string;
+  method: RequestOptions['method'];
+  body: string | undefined;
+}
+
 const DEFAULT_MAX_BYTES = 256 * 1024;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_CERT)/;
@@ -216,7 +232,7 @@ export class HttpClient {
     signal.addEventListener('abort', kill, { once: true });
     try {
       if (signal.aborted) return { ...this.#failure(new Error('aborted'), signal, deadline, maxBytes), url };
-      return await this.#send(url, options, maxBytes, agent, signal, deadline);
+      return await this.#send(url, { options, maxBytes, agent, signal, deadline });
     } finally {
       clearTimeout(timeout);
       signal.removeEventListener('abort', kill);
@@ -224,85 +240,95 @@ export class HttpClient {
     }
   }
 
-  async #send(url: string, options: RequestOptions, maxBytes: number, agent: Agent, signal: AbortSignal, deadline: AbortSignal): Promise<HttpResult> {
-    let current = url;
-    let method = options.method;
-    let body = options.body;
+  /** Sends the request and each checked redirect in turn, up to the final answer. */
+  async #send(url: string, context: FetchContext): Promise<HttpResult> {
+    let hop: Hop = { url, method: context.options.method, body: context.options.body };
     const hosts: string[] = [];
     for (let redirects = 0; ; redirects += 1) {
-      const checked = this.#checkUrl(current);
-      if (!checked.ok) return { ...checked, url: current };
+      const checked = this.#checkUrl(hop.url);
+      if (!checked.ok) return { ...checked, url: hop.url };
       hosts.push(checked.url.hostname.toLowerCase());
       let response: Dispatcher.ResponseData;
       try {
-        response = await untilAborted(request(checked.url, {
-          method,
-          dispatcher: agent,
-          signal,
-          headers: {
-            accept: options.accept ?? 'application/xml, text/xml;q=0.9, */*;q=0.1',
-            'accept-encoding': 'identity',
-            'user-agent': this.#userAgent,
-            ...(body !== undefined ? { 'content-type': options.contentType ?? 'text/plain; charset=utf-8' } : {}),
-          },
-          ...(body !== undefined ? { body } : {}),
-        }), signal, { onLate: discardValue });
+        response = await this.#exchange(checked.url, hop, context);
       } catch (error) {
-        return { ...this.#failure(error, signal, deadline, maxBytes), url: current };
+        return { ...this.#failure(error, context.signal, context.deadline, context.maxBytes), url: hop.url };
       }
-      const { statusCode, headers, body: responseBody } = response;
-      if (REDIRECT_STATUSES.has(statusCode)) {
-        discard(responseBody);
-        const location = header(headers, 'location');
-        if (!location) return { ok: false, code: 'http_error', status: statusCode, message: `redirect ${statusCode} without Location`, url: current };
-        let next: URL;
-        try {
-          next = new URL(location, checked.url);
-        } catch {
-          return { ok: false, code: 'invalid_url', message: 'redirect to an invalid URL', url: current };
-        }
-        if (options.redirect === 'manual') {
-          return { ok: true, status: statusCode, body: '', url: current, contentType: undefined, redirects, location: next.href };
-        }
-        if (redirects >= this.#maxRedirects) {
-          return { ok: false, code: 'too_many_redirects', message: `more than ${this.#maxRedirects} redirects`, url: current };
-        }
-        if (checked.url.protocol === 'https:' && next.protocol !== 'https:') {
-          return { ok: false, code: 'redirect_refused', message: `refused redirect from https to ${next.protocol}`, url: current };
-        }
-        if (statusCode !== 307 && statusCode !== 308) {
-          method = 'GET';
-          body = undefined;
-        }
-        current = next.href;
-        continue;
-      }
-      if (statusCode < 200 || statusCode > 299) {
-        discard(responseBody);
-        return { ok: false, code: 'http_error', status: statusCode, message: `HTTP ${statusCode}`, url: current };
-      }
-      const encoding = header(headers, 'content-encoding');
-      if (encoding && encoding.trim().toLowerCase() !== 'identity') {
-        // Security: a compressed body passes any compressed-size cap and then explodes (gzip bomb).
-        discard(responseBody);
-        return { ok: false, code: 'encoding_refused', message: `content-encoding ${encoding.slice(0, 40)} refused`, url: current };
-      }
-      const length = Number(header(headers, 'content-length') ?? NaN);
-      if (Number.isFinite(length) && length > maxBytes) {
-        discard(responseBody);
-        return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${maxBytes}`, url: current };
-      }
-      const read = await this.#readBody(responseBody, maxBytes, signal, deadline);
-      if (!read.ok) return { ...read, url: current };
-      const result: HttpResult = { ok: true, status: statusCode, body: read.text, url: current, contentType: header(headers, 'content-type'), redirects };
-      if (options.raw) result.bytes = read.bytes;
-      const ttls = hosts.flatMap((host) => {
-        const ttl = this.#ttls.get(host);
-        return ttl === undefined ? [] : [ttl];
-      });
-      if (ttls.length > 0) result.dnsTtlS = Math.min(...ttls);
-      return result;
+      if (!REDIRECT_STATUSES.has(response.statusCode)) return this.#answer(response, hop.url, redirects, hosts, context);
+      const next = this.#redirect(response, checked.url, hop, redirects, context.options.redirect);
+      if ('ok' in next) return next;
+      hop = next;
     }
+  }
+
+  /** One request of a fetch through its dispatcher; a response that arrives after an abort is dropped. */
+  #exchange(url: URL, hop: Hop, context: FetchContext): Promise<Dispatcher.ResponseData> {
+    return untilAborted(request(url, {
+      method: hop.method,
+      dispatcher: context.agent,
+      signal: context.signal,
+      headers: {
+        accept: context.options.accept ?? 'application/xml, text/xml;q=0.9, */*;q=0.1',
+        'accept-encoding': 'identity',
+        'user-agent': this.#userAgent,
+        ...(hop.body !== undefined ? { 'content-type': context.options.contentType ?? 'text/plain; charset=utf-8' } : {}),
+      },
+      ...(hop.body !== undefined ? { body: hop.body } : {}),
+    }), context.signal, { onLate: discardValue });
+  }
+
+  /** Where a 3xx answer leads: the next hop, or the answer itself (`redirect: 'manual'`), or why it is refused. */
+  #redirect(response: Dispatcher.ResponseData, from: URL, hop: Hop, redirects: number, mode: FetchOptions['redirect']): Hop | HttpResult {
+    const { statusCode } = response;
+    discard(response.body);
+    const location = header(response.headers, 'location');
+    if (!location) return { ok: false, code: 'http_error', status: statusCode, message: `redirect ${statusCode} without Location`, url: hop.url };
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      return { ok: false, code: 'invalid_url', message: 'redirect to an invalid URL', url: hop.url };
+    }
+    if (mode === 'manual') {
+      return { ok: true, status: statusCode, body: '', url: hop.url, contentType: undefined, redirects, location: next.href };
+    }
+    if (redirects >= this.#maxRedirects) {
+      return { ok: false, code: 'too_many_redirects', message: `more than ${this.#maxRedirects} redirects`, url: hop.url };
+    }
+    if (from.protocol === 'https:' && next.protocol !== 'https:') {
+      return { ok: false, code: 'redirect_refused', message: `refused redirect from https to ${next.protocol}`, url: hop.url };
+    }
+    return statusCode === 307 || statusCode === 308 ? { ...hop, url: next.href } : { url: next.href, method: 'GET', body: undefined };
+  }
+
+  /** The result of a final (non-redirect) answer: a 2xx body within the caps, or why there is none. */
+  async #answer(response: Dispatcher.ResponseData, url: string, redirects: number, hosts: readonly string[], context: FetchContext): Promise<HttpResult> {
+    const { statusCode, headers, body } = response;
+    if (statusCode < 200 || statusCode > 299) {
+      discard(body);
+      return { ok: false, code: 'http_error', status: statusCode, message: `HTTP ${statusCode}`, url };
+    }
+    const encoding = header(headers, 'content-encoding');
+    if (encoding && encoding.trim().toLowerCase() !== 'identity') {
+      // Security: a compressed body passes any compressed-size cap and then explodes (gzip bomb).
+      discard(body);
+      return { ok: false, code: 'encoding_refused', message: `content-encoding ${encoding.slice(0, 40)} refused`, url };
+    }
+    const length = Number(header(headers, 'content-length') ?? NaN);
+    if (Number.isFinite(length) && length > context.maxBytes) {
+      discard(body);
+      return { ok: false, code: 'too_large', message: `body of ${length} bytes exceeds ${context.maxBytes}`, url };
+    }
+    const read = await this.#readBody(body, context.maxBytes, context.signal, context.deadline);
+    if (!read.ok) return { ...read, url };
+    const result: HttpResult = { ok: true, status: statusCode, body: read.text, url, contentType: header(headers, 'content-type'), redirects };
+    if (context.options.raw) result.bytes = read.bytes;
+    const ttls = hosts.flatMap((host) => {
+      const ttl = this.#ttls.get(host);
+      return ttl === undefined ? [] : [ttl];
+    });
+    if (ttls.length > 0) result.dnsTtlS = Math.min(...ttls);
+    return result;
   }
 
   /** Streams the body, stopping as soon as it passes the cap. */

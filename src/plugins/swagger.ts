@@ -21,6 +21,7 @@ export const swagger = fp(
         tags: [
           { name: 'lookup', description: 'Mail settings for an address or domain' },
           { name: 'check', description: 'Live, credential-free server checks' },
+          { name: 'audit', description: 'How a domain publishes its settings, every method compared and checked (support desks, ISP staff)' },
           { name: 'providers', description: 'The embedded provider database' },
           { name: 'health', description: 'Liveness and readiness' },
           { name: 'serve', description: 'Client autoconfiguration this service publishes for its own domains (SERVE_DOMAINS)' },

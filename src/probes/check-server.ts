@@ -31,6 +31,8 @@ export interface CheckServerOptions {
 
 /** A certificate expiring sooner than this many days is worth a warning. */
 export const EXPIRY_WARNING_DAYS = 14;
+/** The warning of a check whose server offers a password login before TLS (matched by audits). */
+export const PLAINTEXT_LOGIN_WARNING = 'the server offers a password login before TLS';
 /** Default longest wait for one reply. */
 const DEFAULT_STEP_TIMEOUT_MS = 3_000;
 /** Longest wait for the goodbye reply: a slow LOGOUT must not hold the answer. */
@@ -166,7 +168,7 @@ async function runDialog(target: CheckTarget, channel: ProbeChannel, state: Chec
 /** What the capabilities on the plaintext channel say about STARTTLS and passwords in the clear. */
 function notePlaintextCapabilities(result: Check, dialect: Dialect, capabilities: readonly string[]): void {
   result.starttls = dialect.offersStartTls(capabilities);
-  if (dialect.offersPlaintextLogin(capabilities)) result.warnings.push('the server offers a password login before TLS');
+  if (dialect.offersPlaintextLogin(capabilities)) result.warnings.push(PLAINTEXT_LOGIN_WARNING);
   if (result.security === 'none' && !result.starttls) {
     result.warnings.push('no STARTTLS on this plaintext port: passwords would cross the network unencrypted');
   }

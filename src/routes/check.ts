@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError, BusyError, RateLimitedError, retryAfterSeconds } from '../api/errors.js';
-import { clientKey } from '../net/client-key.js';
+import { ApiError, BusyError, RateLimitedError } from '../api/errors.js';
 import { normaliseDomain } from '../api/input.js';
 import { CHECK_PORTS, checkSchema, errorBodySchema, protocolSchema, queryBoolean, securitySchema } from '../api/schemas.js';
 import type { WindowCounter } from '../probes/budgets.js';
 import type { ServerChecker } from '../probes/types.js';
 import { untilClientLeaves } from './client-gone.js';
+import { liveCheckBudget } from './request-guards.js';
 
 const checkQuerySchema = z.object({
   host: z.string().min(1).max(253).describe('Host name of the mail server (IP literals are refused)'),
@@ -36,11 +36,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
       // Security: every check opens a connection chosen by the caller, so each request (valid or
       // not, as it is counted before validation) takes one from the client's live-check budget,
       // the same budget every check of lookup?check=true takes from.
-      onRequest: (request, _reply, done) => {
-        const taken = options.clientChecks.take(clientKey(request.ip));
-        if (taken.ok) return done();
-        done(new RateLimitedError(`too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`, taken.retryAfterMs));
-      },
+      onRequest: liveCheckBudget(options.clientChecks),
       schema: {
         summary: 'Check a mail server live, without credentials',
         description:

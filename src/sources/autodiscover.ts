@@ -50,6 +50,139 @@ function isUsable(asked: Asked): boolean {
   return parsed.action !== 'settings' || parsed.servers.length > 0;
 }
 
+/** POSTs the request once and reads the answer; every failure is a value. */
+async function ask(http: HttpClient, url: string, address: string, signal: AbortSignal): Promise<Asked> {
+  const response = await http.post(url, buildAutodiscoverRequest(address), { contentType: CONTENT_TYPE, signal, maxBytes: AUTODISCOVER_MAX_BYTES });
+  if (!response.ok) {
+    const shown = withoutQuery(response.url || url);
+    // A 401 is the usual Exchange answer to a request without credentials: a service is there,
+    // but this service never sends credentials.
+    if (response.code === 'http_error' && response.status === 401) {
+      return { url, address, failure: { outcome: 'not-found', detail: 'asks for credentials (never sent)', url: shown } };
+    }
+    return { url, address, failure: fetchFailure(response, shown) };
+  }
+  const shownUrl = withoutQuery(response.url);
+  // A better candidate or a better-ranked source answered while the body was arriving: not parsed.
+  if (signal.aborted) return { url, address, failure: abortedBeforeParse(shownUrl) };
+  const parsed = parseAutodiscoverXml(response.body, { address });
+  const ttlS = response.dnsTtlS !== undefined ? Math.max(MIN_TTL_S, response.dnsTtlS) : undefined;
+  return { url, address, answer: { parsed, shownUrl, ...(ttlS !== undefined ? { ttlS } : {}) } };
+}
+
+/** The SRV candidate of a domain: its first port-443 target, or why there is none. */
+async function srvTarget(dns: DnsResolver, domain: string, signal: AbortSignal): Promise<{ host: string } | { failure: SourceResult }> {
+  const name = `_autodiscover._tcp.${domain}`;
+  const targets = await httpsSrvTargets(dns, name, signal);
+  if (targets.kind === 'failed') return { failure: targets.failure };
+  if (targets.kind === 'none') return { failure: { outcome: 'not-found', detail: targets.detail, url: name } };
+  const host = targets.hosts[0];
+  return host ? { host } : { failure: { outcome: 'not-found', detail: `${name}: no valid target on port 443`, url: name } };
+}
+
+/** Asks the SRV target of a domain, if it has one. */
+async function askSrvTarget(deps: AutodiscoverSourceDeps, domain: string, address: string, signal: AbortSignal): Promise<Asked> {
+  const target = await srvTarget(deps.dns, domain, signal);
+  if (!('host' in target)) return { url: `_autodiscover._tcp.${domain}`, address, failure: target.failure };
+  // Privacy: a target outside the domain is someone else's host: it learns only postmaster.
+  return ask(deps.http, `https://${target.host}${PATH}`, isUnderDomain(target.host, domain) ? address : requestAddress(null, domain), signal);
+}
+
+/** Asks every candidate of one domain at once; returns them in candidate order. */
+async function askDomain(deps: AutodiscoverSourceDeps, domain: string, address: string, signal: AbortSignal): Promise<Asked[]> {
+  const shown = [`https://autodiscover.${domain}${PATH}`, `https://${domain}${PATH}`, `_autodiscover._tcp.${domain}`];
+  const tasks: ((inner: AbortSignal) => Promise<Asked>)[] = [
+    (inner) => ask(deps.http, shown[0] as string, address, inner),
+    (inner) => ask(deps.http, shown[1] as string, address, inner),
+    (inner) => askSrvTarget(deps, domain, address, inner),
+  ];
+  const bug = (index: number): Asked => ({ url: shown[index] ?? domain, address, failure: { outcome: 'error', error: 'internal_error', url: shown[index] ?? domain } });
+  const results = await runRanked(tasks, isUsable, bug, signal);
+  // A candidate still running when an earlier one answered was aborted: it is reported as skipped.
+  return results.map((result, index) => result ?? { url: shown[index] ?? domain, address, failure: { outcome: 'skipped', url: shown[index] ?? domain } });
+}
+
+/** One step of the search: every candidate of a domain, or one URL a RedirectUrl named. */
+type Step = { kind: 'domain'; domain: string; address: string } | { kind: 'url'; url: string; address: string };
+
+/** What the search gathers across its steps: EWS alternatives, redirect notes and where it has been. */
+interface Trail {
+  /** The first URL asked, reported when a result names none. */
+  firstUrl: string;
+  alternatives: CandidateAlternative[];
+  notes: string[];
+  /** `addr:<address>` and `url:<url>` keys of the addresses and URLs asked. */
+  visited: Set<string>;
+  hops: number;
+}
+
+type Redirect = Extract<AutodiscoverParseResult, { action: 'redirectAddr' | 'redirectUrl' }>;
+
+/** Adds every EWS endpoint the answers offered (each once) to the trail's alternatives. */
+function collectEws(asked: readonly Asked[], trail: Trail): void {
+  for (const entry of asked) {
+    const parsed = entry.answer?.parsed;
+    if (parsed?.ok && parsed.action === 'settings' && parsed.ewsUrl && !trail.alternatives.some((alternative) => alternative.url === parsed.ewsUrl)) {
+      trail.alternatives.push({ kind: 'ews', url: parsed.ewsUrl, source: `autodiscover:${entry.answer?.shownUrl}`, trusted: true });
+    }
+  }
+}
+
+/** A result with the trail's notes and alternatives, and a URL (the first one asked when it names none). */
+function withTrail(result: SourceResult, trail: Trail): SourceResult {
+  const detail = [result.detail, ...trail.notes].filter(Boolean).join('; ');
+  return { ...result, ...(detail ? { detail } : {}), ...(trail.alternatives.length ? { alternatives: trail.alternatives } : {}), url: result.url ?? trail.firstUrl };
+}
+
+/** The notes and dropped sections of a settings answer, for a result's detail. */
+function answerNotes(parsed: Extract<AutodiscoverParseResult, { action: 'settings' }>): string[] {
+  return [...parsed.notes, ...(parsed.dropped.length ? [`dropped: ${parsed.dropped.join('; ')}`] : [])];
+}
+
+/** The next step a redirect names, unless it leads back to where the search has been or past MAX_AUTODISCOVER_REDIRECTS. */
+function follow(parsed: Redirect, shownUrl: string, address: string, trail: Trail): Step | SourceResult {
+  const key = parsed.action === 'redirectAddr' ? `addr:${parsed.address.toLowerCase()}` : `url:${parsed.url}`;
+  if (trail.visited.has(key)) {
+    return { outcome: 'error', error: 'redirect_loop', detail: `${parsed.action} at ${shownUrl} leads back to where the search has been`, url: shownUrl };
+  }
+  trail.hops += 1;
+  if (trail.hops > MAX_AUTODISCOVER_REDIRECTS) {
+    return { outcome: 'error', error: 'too_many_redirects', detail: `more than ${MAX_AUTODISCOVER_REDIRECTS} Autodiscover redirects (last at ${shownUrl})`, url: shownUrl };
+  }
+  trail.visited.add(key);
+  if (parsed.action === 'redirectAddr') {
+    const domain = parsed.address.slice(parsed.address.lastIndexOf('@') + 1);
+    trail.notes.push(`${shownUrl} redirected to an address at ${domain}`);
+    return { kind: 'domain', domain, address: parsed.address };
+  }
+  // The same address goes on to the URL the answering host named (MS-OXDSCLI §3.1.5.2).
+  trail.notes.push(`${shownUrl} redirected to ${withoutQuery(parsed.url)}`);
+  return { kind: 'url', url: parsed.url, address };
+}
+
+/** What one step's answers end the search with (settings, or why none), or the step a redirect names. */
+function afterStep(asked: Asked[], trail: Trail, signal: AbortSignal): Step | SourceResult {
+  collectEws(asked, trail);
+  const winner = asked.find(isUsable);
+  // Aborted by the resolver (deadline, better answer, clients gone): what is left unasked says nothing.
+  if (!winner && signal.aborted) {
+    const summary = summarise(asked);
+    return { outcome: 'timeout', ...(summary.detail ? { detail: summary.detail } : {}), ...(summary.url ? { url: summary.url } : {}) };
+  }
+  if (!winner?.answer) return summarise(asked);
+  const { parsed, shownUrl, ttlS } = winner.answer;
+  if (!parsed.ok) return summarise(asked);
+  trail.visited.add(`url:${winner.url}`);
+  trail.visited.add(`url:${shownUrl}`);
+  if (parsed.action !== 'settings') return follow(parsed, shownUrl, winner.address, trail);
+  const servers = toCandidates(parsed.servers, `autodiscover:${shownUrl}`, true);
+  return documentResult(servers, {
+    detail: [`${servers.length} server(s)`, ...answerNotes(parsed)].join('; '),
+    url: shownUrl,
+    ...(ttlS !== undefined ? { ttlS } : {}),
+  });
+}
+
 /**
  * Source 2c: Exchange Autodiscover in its POX form (MS-OXDSCLI), as Thunderbird desktop asks it:
  * POST the request to https://autodiscover.<domain>/autodiscover/autodiscover.xml, then
@@ -62,127 +195,16 @@ function isUsable(asked: Asked): boolean {
  * name; an SRV target outside the domain is asked about postmaster@<domain>; no address is reported.
  */
 export function createAutodiscoverSource(deps: AutodiscoverSourceDeps): Source {
-  /** POSTs the request once and reads the answer; every failure is a value. */
-  async function ask(url: string, address: string, signal: AbortSignal): Promise<Asked> {
-    const response = await deps.http.post(url, buildAutodiscoverRequest(address), { contentType: CONTENT_TYPE, signal, maxBytes: AUTODISCOVER_MAX_BYTES });
-    if (!response.ok) {
-      const shown = withoutQuery(response.url || url);
-      // A 401 is the usual Exchange answer to a request without credentials: a service is there,
-      // but this service never sends credentials.
-      if (response.code === 'http_error' && response.status === 401) {
-        return { url, address, failure: { outcome: 'not-found', detail: 'asks for credentials (never sent)', url: shown } };
-      }
-      return { url, address, failure: fetchFailure(response, shown) };
-    }
-    const shownUrl = withoutQuery(response.url);
-    // A better candidate or a better-ranked source answered while the body was arriving: not parsed.
-    if (signal.aborted) return { url, address, failure: abortedBeforeParse(shownUrl) };
-    const parsed = parseAutodiscoverXml(response.body, { address });
-    const ttlS = response.dnsTtlS !== undefined ? Math.max(MIN_TTL_S, response.dnsTtlS) : undefined;
-    return { url, address, answer: { parsed, shownUrl, ...(ttlS !== undefined ? { ttlS } : {}) } };
-  }
-
-  /** The SRV candidate of a domain: its first port-443 target, or why there is none. */
-  async function srvTarget(domain: string, signal: AbortSignal): Promise<{ host: string } | { failure: SourceResult }> {
-    const name = `_autodiscover._tcp.${domain}`;
-    const targets = await httpsSrvTargets(deps.dns, name, signal);
-    if (targets.kind === 'failed') return { failure: targets.failure };
-    if (targets.kind === 'none') return { failure: { outcome: 'not-found', detail: targets.detail, url: name } };
-    const host = targets.hosts[0];
-    return host ? { host } : { failure: { outcome: 'not-found', detail: `${name}: no valid target on port 443`, url: name } };
-  }
-
-  /** Asks every candidate of one domain at once; returns them in candidate order. */
-  async function askDomain(domain: string, address: string, signal: AbortSignal): Promise<Asked[]> {
-    const shown = [`https://autodiscover.${domain}${PATH}`, `https://${domain}${PATH}`, `_autodiscover._tcp.${domain}`];
-    const tasks: ((inner: AbortSignal) => Promise<Asked>)[] = [
-      (inner) => ask(shown[0] as string, address, inner),
-      (inner) => ask(shown[1] as string, address, inner),
-      async (inner) => {
-        const target = await srvTarget(domain, inner);
-        const url = 'host' in target ? `https://${target.host}${PATH}` : `_autodiscover._tcp.${domain}`;
-        if (!('host' in target)) return { url, address, failure: target.failure };
-        // Privacy: a target outside the domain is someone else's host: it learns only postmaster.
-        return ask(url, isUnderDomain(target.host, domain) ? address : requestAddress(null, domain), inner);
-      },
-    ];
-    const bug = (index: number): Asked => ({ url: shown[index] ?? domain, address, failure: { outcome: 'error', error: 'internal_error', url: shown[index] ?? domain } });
-    const results = await runRanked(tasks, isUsable, bug, signal);
-    // A candidate still running when an earlier one answered was aborted: it is reported as skipped.
-    return results.map((result, index) => result ?? { url: shown[index] ?? domain, address, failure: { outcome: 'skipped', url: shown[index] ?? domain } });
-  }
-
   return {
     ...SOURCE_TABLE.autodiscover,
     async lookup({ subject, signal }): Promise<SourceResult> {
-      const alternatives: CandidateAlternative[] = [];
-      const notes: string[] = [];
-      const visited = new Set<string>();
-      let hops = 0;
-      const firstUrl = `https://autodiscover.${subject.domain}${PATH}`;
-      const withExtras = (result: SourceResult): SourceResult => {
-        const detail = [result.detail, ...notes].filter(Boolean).join('; ');
-        return { ...result, ...(detail ? { detail } : {}), ...(alternatives.length ? { alternatives } : {}), url: result.url ?? firstUrl };
-      };
-
-      // The current step: every candidate of a domain, or one URL a RedirectUrl named.
-      let step: { kind: 'domain'; domain: string; address: string } | { kind: 'url'; url: string; address: string } = {
-        kind: 'domain',
-        domain: subject.domain,
-        address: requestAddress(subject.email, subject.domain),
-      };
-      visited.add(`addr:${step.address.toLowerCase()}`);
+      let step: Step = { kind: 'domain', domain: subject.domain, address: requestAddress(subject.email, subject.domain) };
+      const trail: Trail = { firstUrl: `https://autodiscover.${subject.domain}${PATH}`, alternatives: [], notes: [], visited: new Set([`addr:${step.address.toLowerCase()}`]), hops: 0 };
       for (;;) {
-        const asked: Asked[] = step.kind === 'domain' ? await askDomain(step.domain, step.address, signal) : [await ask(step.url, step.address, signal)];
-        for (const entry of asked) {
-          const parsed = entry.answer?.parsed;
-          if (parsed?.ok && parsed.action === 'settings' && parsed.ewsUrl && !alternatives.some((alternative) => alternative.url === parsed.ewsUrl)) {
-            alternatives.push({ kind: 'ews', url: parsed.ewsUrl, source: `autodiscover:${entry.answer?.shownUrl}`, trusted: true });
-          }
-        }
-        const winner: Asked | undefined = asked.find(isUsable);
-        // Aborted by the resolver (deadline, better answer, clients gone): what is left unasked says nothing.
-        if (!winner && signal.aborted) {
-          const summary = summarise(asked);
-          return withExtras({ outcome: 'timeout', ...(summary.detail ? { detail: summary.detail } : {}), ...(summary.url ? { url: summary.url } : {}) });
-        }
-        if (!winner?.answer) return withExtras(summarise(asked));
-        const { parsed, shownUrl, ttlS }: NonNullable<Asked['answer']> = winner.answer;
-        if (!parsed.ok) return withExtras(summarise(asked));
-        visited.add(`url:${winner.url}`);
-        visited.add(`url:${shownUrl}`);
-
-        if (parsed.action === 'settings') {
-          const servers = toCandidates(parsed.servers, `autodiscover:${shownUrl}`, true);
-          const extra = [...parsed.notes, ...(parsed.dropped.length ? [`dropped: ${parsed.dropped.join('; ')}`] : [])];
-          return withExtras(
-            documentResult(servers, {
-              detail: [`${servers.length} server(s)`, ...extra].join('; '),
-              url: shownUrl,
-              ...(ttlS !== undefined ? { ttlS } : {}),
-            }),
-          );
-        }
-
-        // A redirect: one more hop, unless it goes back to where the search has been.
-        const key = parsed.action === 'redirectAddr' ? `addr:${parsed.address.toLowerCase()}` : `url:${parsed.url}`;
-        if (visited.has(key)) {
-          return withExtras({ outcome: 'error', error: 'redirect_loop', detail: `${parsed.action} at ${shownUrl} leads back to where the search has been`, url: shownUrl });
-        }
-        hops += 1;
-        if (hops > MAX_AUTODISCOVER_REDIRECTS) {
-          return withExtras({ outcome: 'error', error: 'too_many_redirects', detail: `more than ${MAX_AUTODISCOVER_REDIRECTS} Autodiscover redirects (last at ${shownUrl})`, url: shownUrl });
-        }
-        visited.add(key);
-        if (parsed.action === 'redirectAddr') {
-          const domain: string = parsed.address.slice(parsed.address.lastIndexOf('@') + 1);
-          notes.push(`${shownUrl} redirected to an address at ${domain}`);
-          step = { kind: 'domain', domain, address: parsed.address };
-        } else {
-          // The same address goes on to the URL the answering host named (MS-OXDSCLI §3.1.5.2).
-          notes.push(`${shownUrl} redirected to ${withoutQuery(parsed.url)}`);
-          step = { kind: 'url', url: parsed.url, address: winner.address };
-        }
+        const asked = step.kind === 'domain' ? await askDomain(deps, step.domain, step.address, signal) : [await ask(deps.http, step.url, step.address, signal)];
+        const next = afterStep(asked, trail, signal);
+        if (!('kind' in next)) return withTrail(next, trail);
+        step = next;
       }
     },
   };
@@ -196,10 +218,7 @@ function summarise(asked: Asked[]): SourceResult {
     if (!answer) return { outcome: 'skipped' };
     const parsed = answer.parsed;
     if (!parsed.ok) return { outcome: 'error', error: parsed.error, detail: parsed.message, url: answer.shownUrl };
-    if (parsed.action === 'settings') {
-      const extra = [...parsed.notes, ...(parsed.dropped.length ? [`dropped: ${parsed.dropped.join('; ')}`] : [])];
-      return { outcome: 'not-found', detail: ['no usable server', ...extra].join('; '), url: answer.shownUrl };
-    }
+    if (parsed.action === 'settings') return { outcome: 'not-found', detail: ['no usable server', ...answerNotes(parsed)].join('; '), url: answer.shownUrl };
     return { outcome: 'skipped', url: answer.shownUrl };
   });
   const detail = results.map((result, index) => `${result.url ?? asked[index]?.url}: ${result.outcome}${result.detail ? ` (${result.detail})` : ''}`).join('; ');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
+import { auditResultSchema } from '../../src/api/audit.js';
 import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/api/schemas.js';
 import { buildTestApp } from '../helpers/app.js';
 import { anyString, assertServerInvariants, runProperty } from './fuzz-options.js';
@@ -25,7 +26,7 @@ const NO_NETWORK = {
 /** Limits high enough that the handlers, not the rate limiter, answer. */
 const NO_LIMITS = { RATE_LIMIT_MAX: '1000000', CHECK_RATE_LIMIT_MAX: '1000000', CHECK_TARGET_LIMIT_MAX: '1000000' } as const;
 
-const ROUTES = ['/v1/lookup', '/v1/check', '/v1/providers', '/v1/providers/{id}', '/health', '/ready', '/widget.js', '/', '/desk'];
+const ROUTES = ['/v1/lookup', '/v1/check', '/v1/audit', '/v1/providers', '/v1/providers/{id}', '/health', '/ready', '/widget.js', '/', '/desk'];
 
 const KNOWN_KEYS = ['email', 'domain', 'check', 'fresh', 'host', 'port', 'protocol', 'security'];
 const key = fc.oneof(
@@ -97,6 +98,7 @@ async function assertAnswer(app: FastifyInstance, url: string): Promise<number> 
       const result = lookupResultSchema.parse(response.json());
       for (const server of [...result.incoming, ...result.outgoing]) assertServerInvariants(server);
     }
+    if (path === '/v1/audit') auditResultSchema.parse(response.json());
     if (path === '/v1/check') {
       const check = checkSchema.parse(response.json());
       // Nothing is reachable from this test: every check fails without a connection.

@@ -1,5 +1,6 @@
 // The support-desk page at /desk: the whole lookup trace, live checks, and a shareable URL.
-import { fetchLookup, type Alternative, type Check, type LookupOutcome, type LookupResult, type Server, type SourceReport } from './api.js';
+import { fetchAudit, fetchLookup, type Alternative, type Check, type LookupOutcome, type LookupResult, type Server, type SourceReport } from './api.js';
+import { AUDIT_STRINGS, auditDomain, auditRunningText, renderAudit } from './desk-audit.js';
 import { DESK_STRINGS, deskLanguage, type DeskStrings } from './desk-i18n.js';
 import { copyText, h, replaceChildren, type Child } from './dom.js';
 import { fill, fillParts } from './i18n.js';
@@ -9,6 +10,8 @@ interface DeskState {
   q: string;
   fresh: boolean;
   check: boolean;
+  /** The Audit view of the domain `q` (`?audit=<domain>`) instead of a lookup. */
+  audit: boolean;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -17,6 +20,8 @@ const input = $<HTMLInputElement>('q');
 const fresh = $<HTMLInputElement>('fresh');
 const go = $<HTMLButtonElement>('go');
 const runChecks = $<HTMLButtonElement>('run-checks');
+const runAudit = h('button', { type: 'button', id: 'run-audit', class: 'secondary' }, AUDIT_STRINGS.button);
+runChecks.after(runAudit);
 const share = $<HTMLButtonElement>('share');
 const shareStatus = $<HTMLElement>('share-status');
 const status = $<HTMLElement>('status');
@@ -33,12 +38,14 @@ let controller: AbortController | null = null;
 function readState(): DeskState {
   const params = new URLSearchParams(location.search);
   const flag = (name: string) => ['1', 'true'].includes(params.get(name) ?? '');
-  return { q: params.get('q') ?? '', fresh: flag('fresh'), check: flag('check') };
+  const audit = params.get('audit');
+  if (audit !== null) return { q: audit, fresh: flag('fresh'), check: false, audit: true };
+  return { q: params.get('q') ?? '', fresh: flag('fresh'), check: flag('check'), audit: false };
 }
 
 function writeState(state: DeskState): void {
   const params = new URLSearchParams();
-  params.set('q', state.q);
+  params.set(state.audit ? 'audit' : 'q', state.q);
   // An explicitly chosen language stays in the shareable URL; otherwise each reader gets their own.
   if (LANG_PARAM) params.set('lang', LANG_PARAM);
   if (state.fresh) params.set('fresh', '1');
@@ -59,23 +66,29 @@ async function run(state: DeskState): Promise<void> {
   controller?.abort();
   const mine = new AbortController();
   controller = mine;
-  go.disabled = runChecks.disabled = true;
+  go.disabled = runChecks.disabled = runAudit.disabled = true;
   status.className = 'status';
-  replaceChildren(status, fill(state.check ? t.status.lookingUpChecks : t.status.lookingUp, { query: state.q }));
+  replaceChildren(status, state.audit ? auditRunningText(state.q) : fill(state.check ? t.status.lookingUpChecks : t.status.lookingUp, { query: state.q }));
   out.setAttribute('aria-busy', 'true');
-  let outcome: LookupOutcome;
+  let show: () => void;
   try {
-    outcome = await fetchLookup(API_BASE, { query: state.q, check: state.check, fresh: state.fresh }, mine.signal);
+    if (state.audit) {
+      const audited = await fetchAudit(API_BASE, { domain: state.q, fresh: state.fresh }, mine.signal);
+      show = () => (audited.kind === 'ok' ? renderAudit(status, out, audited) : render(state, audited));
+    } else {
+      const outcome = await fetchLookup(API_BASE, { query: state.q, check: state.check, fresh: state.fresh }, mine.signal);
+      show = () => render(state, outcome);
+    }
   } catch {
     return;
   } finally {
     if (controller === mine) {
-      go.disabled = runChecks.disabled = false;
+      go.disabled = runChecks.disabled = runAudit.disabled = false;
       out.setAttribute('aria-busy', 'false');
     }
   }
   share.hidden = false;
-  render(state, outcome);
+  show();
 }
 
 function render(state: DeskState, outcome: LookupOutcome): void {
@@ -426,11 +439,12 @@ function translatePage(): void {
   }
 }
 
-function submit(check: boolean): void {
-  const state = { q: input.value.trim(), fresh: fresh.checked, check };
+function submit(check: boolean, audit = false): void {
+  const text = input.value.trim();
+  const state = { q: audit ? auditDomain(text) : text, fresh: fresh.checked, check: check && !audit, audit };
   if (!state.q) {
     status.className = 'status problem';
-    replaceChildren(status, t.page.enterQuery);
+    replaceChildren(status, audit ? AUDIT_STRINGS.needDomain : t.page.enterQuery);
     input.focus();
     return;
   }
@@ -443,6 +457,7 @@ form.addEventListener('submit', (event) => {
   submit(false);
 });
 runChecks.addEventListener('click', () => submit(true));
+runAudit.addEventListener('click', () => submit(false, true));
 share.addEventListener('click', async () => {
   const ok = await copyText(location.href);
   shareStatus.textContent = ok ? t.page.linkCopied : location.href;
