@@ -6,6 +6,7 @@ import { CoalescingCache, type Clock } from './cache/coalescing-cache.js';
 import type { Config } from './config/env.js';
 import type { Log } from './logging/log.js';
 import { AuditService } from './lookup/audit.js';
+import type { AnswerChecks } from './lookup/check-answer.js';
 import { LookupService, discoverySize } from './lookup/lookup-service.js';
 import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
@@ -36,6 +37,9 @@ import { createDefaultSources, createHttpClient } from './sources/index.js';
 import type { Source } from './sources/types.js';
 import { ProfileSigner } from './serve/profile-signer.js';
 import { ServedDomains } from './serve/served-domains.js';
+import { sharedRateLimitStore } from './plugins/rate-limit-store.js';
+import { connectSharedState, sharedChecks, sharedDiscoveries, type SharedState } from './shared-state.js';
+import type { SharedStore, StoreEvents } from './store/types.js';
 
 /** What buildApp needs besides configuration; tests substitute any part. */
 export interface AppDeps {
@@ -59,6 +63,10 @@ export interface AppDeps {
   https?: { key: string; cert: string };
   /** Profile signer; made from MOBILECONFIG_SIGN_CERT/KEY when absent and configured. */
   signer?: ProfileSigner;
+  /** A shared store to use instead of REDIS_URL's (tests: one MemoryStore for several apps). */
+  sharedStore?: SharedStore;
+  /** Metrics callbacks of the shared state (Redis up/down, errors, which cache layer answered). */
+  storeEvents?: StoreEvents;
 }
 
 /** The wired services of one app instance (exposed for tests and benchmarks). */
@@ -77,6 +85,8 @@ export interface AppServices {
   http: HttpClient;
   /** The load-shedding monitor, when a SHED_* threshold is set (tests take samples with it). */
   pressure: PressureMonitor | undefined;
+  /** The fleet's shared state (REDIS_URL or deps.sharedStore); null in a single process. */
+  shared: SharedState | null;
 }
 
 declare module 'fastify' {
@@ -105,6 +115,7 @@ export function createChecker(
   network: Network,
   clock?: Clock,
   observe: Pick<LiveCheckerOptions, 'metrics' | 'underPressure'> = {},
+  shared: SharedState | null = null,
 ): LiveChecker {
   return new LiveChecker({
     ...observe,
@@ -115,6 +126,7 @@ export function createChecker(
     targetLimitMax: config.CHECK_TARGET_LIMIT_MAX,
     targetWindowMs: config.RATE_LIMIT_WINDOW_MS,
     ...(clock ? { clock } : {}),
+    ...sharedChecks(shared),
   });
 }
 
@@ -180,17 +192,58 @@ function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Serve
   };
 }
 
-/** Wires the core from configuration: network, checker, sources, resolver, cache, lookup service. */
-export function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability, serving?: Serving): AppServices {
+/** What the lookup service is made of besides configuration. */
+interface LookupParts {
+  log: Log;
+  resolver: Resolver;
+  lookupCache: CoalescingCache<Discovery>;
+  shared: SharedState | null;
+  observability: Observability;
+  serving: Serving | undefined;
+  checks: AnswerChecks;
+}
+
+/** The lookup use case: cache (and the fleet's, if any), discovery, live checks of an answer, load shedding, the served-domain hint. */
+function createLookupService(config: Config, deps: AppDeps, parts: LookupParts): LookupService {
+  const { log, resolver, lookupCache, shared, observability, serving, checks } = parts;
+  // Only when the provider database is one of the sources (tests may replace them).
+  const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
+  const answersOffline = (domain: string) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined;
+  return new LookupService({
+    resolver,
+    cache: lookupCache,
+    lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
+    cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
+    log,
+    answersOffline,
+    shared: shared ? sharedDiscoveries(config, shared, answersOffline) : undefined,
+    events: deps.storeEvents ?? observability.metrics,
+    checks,
+    underPressure: observability.underPressure,
+    metrics: observability.metrics,
+    shedRetryAfterS: config.SHED_RETRY_AFTER_S,
+    autoconfigure: serving && serving.served.domains.length > 0 ? (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) : undefined,
+  });
+}
+
+/** Wires the core from configuration: network, shared state, checker, sources, resolver, cache, lookup service, audits. */
+export async function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability, serving?: Serving): Promise<AppServices> {
   // Metrics (METRICS) and load shedding (SHED_*): what the core records through and asks before new work.
   const { metrics, underPressure } = observability;
   const network = deps.network ?? createNetwork(config, log);
   const http = createHttpClient(network, { timeoutMs: config.HTTP_TIMEOUT_MS, ispdbUrls: config.ISPDB_URLS, ca: deps.httpCa });
-  const checker = deps.checker ?? createChecker(config, network, deps.clock, { metrics, underPressure });
+  // The fleet's state (REDIS_URL): its events go to the metrics unless a test listens itself.
+  const shared = await connectSharedState(config, log, { store: deps.sharedStore, events: deps.storeEvents ?? metrics });
+  const checker = deps.checker ?? createChecker(config, network, deps.clock, { metrics, underPressure }, shared);
   // Guessing probes share the checker's per-address budget and slots; a substituted checker that
   // cannot probe (a test fake) leaves them to a real one of their own.
-  const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock);
-  const clientChecks = new WindowCounter({ max: config.CHECK_RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, clock: deps.clock });
+  const prober: Prober = isProber(checker) ? checker : createChecker(config, network, deps.clock, {}, shared);
+  const clientChecks = new WindowCounter({
+    max: config.CHECK_RATE_LIMIT_MAX,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    clock: deps.clock,
+    shared: shared ? { counter: shared.store, kind: 'client-checks' } : undefined,
+  });
   const sources = deps.sources ?? createDefaultSources({
     providerDb: deps.providerDb,
     network,
@@ -205,22 +258,14 @@ export function createServices(config: Config, deps: AppDeps, log: Log, observab
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
     metrics,
   });
-  const lookupCache = new CoalescingCache<Discovery>({ maxEntries: config.CACHE_MAX_ENTRIES, maxBytes: config.CACHE_MAX_BYTES, sizeOf: discoverySize, clock: deps.clock });
-  // Only when the provider database is one of the sources (tests may replace them).
-  const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
-  const lookup = new LookupService({
-    resolver,
-    cache: lookupCache,
-    lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
-    cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
-    log,
-    answersOffline: (domain) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined,
-    checks: { checker, clientChecks },
-    underPressure,
-    metrics,
-    shedRetryAfterS: config.SHED_RETRY_AFTER_S,
-    autoconfigure: serving && serving.served.domains.length > 0 ? (subject) => serving.served.autoconfigure(subject, config.SERVE_HOSTNAME) : undefined,
+  const lookupCache = new CoalescingCache<Discovery>({
+    // With a fleet the local cache is a small one in front of the shared store.
+    maxEntries: shared ? Math.min(config.CACHE_MAX_ENTRIES, config.REDIS_LOCAL_MAX_ENTRIES) : config.CACHE_MAX_ENTRIES,
+    maxBytes: config.CACHE_MAX_BYTES,
+    sizeOf: discoverySize,
+    clock: deps.clock,
   });
+  const lookup = createLookupService(config, deps, { log, resolver, lookupCache, shared, observability, serving, checks: { checker, clientChecks } });
   const audits = new AuditService({
     sources: resolver.sources,
     checker,
@@ -232,7 +277,7 @@ export function createServices(config: Config, deps: AppDeps, log: Log, observab
     maxPerClient: config.AUDIT_PER_CLIENT_MAX,
     clock: deps.clock,
   });
-  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits, http, pressure: observability.pressure };
+  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits, http, pressure: observability.pressure, shared };
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
@@ -242,7 +287,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const observability = createObservability(config, deps.underPressure);
-  const services = createServices(config, deps, app.log, observability, serving);
+  const services = await createServices(config, deps, app.log, observability, serving);
   app.decorate('services', services);
   let closing = false;
   app.addHook('onClose', async () => {
@@ -250,6 +295,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     services.network.dns.cancel();
     await services.http.close();
     await serving.signer?.close();
+    if (services.shared?.owned) await services.shared.store.close();
   });
 
   await app.register(requestLog);
@@ -269,7 +315,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(cors, { origins: config.CORS_ORIGINS, except: METRICS_PATH });
   await app.register(swagger);
-  await app.register(discoveryBudget, { lookup: services.lookup, max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
+  await app.register(discoveryBudget, {
+    lookup: services.lookup,
+    max: config.RATE_LIMIT_MAX,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    // With a fleet the counts are the fleet's (plugins/rate-limit-store.ts).
+    store: services.shared ? sharedRateLimitStore(services.shared.store) : undefined,
+  });
 
   await app.register(healthRoutes, { isReady: () => !closing });
   await app.register(lookupRoutes, { lookup: services.lookup });

@@ -127,6 +127,19 @@ const envObject = z.object({
   // far more outbound work than a lookup, so few run at once, and one person needs one at a time.
   AUDIT_CONCURRENCY: intFrom(1, 10_000, 8),
   AUDIT_PER_CLIENT_MAX: intFrom(1, 10_000, 2),
+  // Shared state of a fleet of replicas (see README, "Running several replicas"); unset: this process's memory.
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, { message: 'expected redis://[:password@]host[:port][/db] or rediss:// (TLS)' })
+    .or(z.literal(''))
+    .default(''),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'expected 1-64 of A-Z a-z 0-9 : _ . -' }).default('mailsettings:'),
+  // Each Redis call's own limit: on a LAN a call takes well under a millisecond, so a call that
+  // takes this long means Redis is slow or gone, and the replica answers from its own state instead.
+  REDIS_TIMEOUT_MS: intFrom(10, 10_000, 250),
+  // The local cache in front of the shared one: short, so a fresh=true refresh elsewhere shows soon.
+  REDIS_LOCAL_TTL_S: intFrom(1, 3_600, 30),
+  REDIS_LOCAL_MAX_ENTRIES: intFrom(1, 10_000_000, 1_000),
   CORS_ORIGINS: z.string().default('*'),
   TRUST_PROXY: flag('false'),
   // GET /metrics (Prometheus text format); off removes the route and every recording.

@@ -8,6 +8,8 @@ import type { Autoconfigure } from '../api/serve-schemas.js';
 import type { Discovery, Resolver } from '../resolver/resolver.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
 import { checkAnswer, type AnswerChecks } from './check-answer.js';
+import type { StoreEvents } from '../store/types.js';
+import type { SharedDiscoveries } from './shared-discoveries.js';
 
 /** Plain-language reason shown with the recommendation (the widget translates by `recommended`). */
 export const WHY_IMAP =
@@ -42,6 +44,10 @@ export interface LookupServiceDeps {
   metrics?: Metrics;
   /** Retry-After of a lookup refused under load, in seconds (SHED_RETRY_AFTER_S). */
   shedRetryAfterS?: number;
+  /** Fleet-wide discoveries (REDIS_URL set): looked up behind the local cache on a miss. */
+  shared?: SharedDiscoveries;
+  /** Metrics callbacks: a lookup answered from this replica's memory reports `local`. */
+  events?: StoreEvents;
 }
 
 /** How one lookup is asked for. */
@@ -156,23 +162,21 @@ export class LookupService {
    */
   async lookup(subject: LookupSubject, options: LookupOptions = {}): Promise<LookupOutcome> {
     if (options.check && !this.deps.checks) throw new ApiError('invalid_input', 'live checks are not available on this server');
-    const { value, cached } = await this.deps.cache.get(
-      subject.domain,
-      async (signal) => {
-        this.#shedIfOverloaded(subject.domain);
-        const discovery = await this.deps.resolver.resolve({
-          subject,
-          signal,
-          deadlineMs: this.deps.lookupTimeoutMs,
-          log: this.deps.log,
-          client: options.client,
-        });
-        return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.cacheTtl) };
-      },
-      options,
-    );
-    if (!value.found) return notFound(value, cached);
-    const result = this.#withHint(toLookupResult(value, subject, cached), subject);
+    const discover = async (signal: AbortSignal) => {
+      this.#shedIfOverloaded(subject.domain);
+      const discovery = await this.deps.resolver.resolve({ subject, signal, deadlineMs: this.deps.lookupTimeoutMs, log: this.deps.log, client: options.client });
+      return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.cacheTtl) };
+    };
+    // One report per computation (callers joining it share it); the shared layer reports its own.
+    const shared = this.deps.shared;
+    const compute = shared
+      ? (signal: AbortSignal) => shared.get(subject.domain, discover, signal, options.fresh)
+      : (signal: AbortSignal) => (this.deps.events?.onCacheLayer?.('miss'), discover(signal));
+    const { value, cached } = await this.deps.cache.get(subject.domain, compute, options);
+    if (cached) this.deps.events?.onCacheLayer?.('local');
+    const fromStore = cached || (shared?.fromStore(value) ?? false);
+    if (!value.found) return notFound(value, fromStore);
+    const result = this.#withHint(toLookupResult(value, subject, fromStore), subject);
     if (options.check && this.deps.checks) {
       await checkAnswer(result, this.deps.checks, { client: options.client ?? '', signal: options.signal, fresh: options.fresh });
     }
@@ -210,6 +214,8 @@ export class LookupService {
     const value = this.deps.cache.peek(subject.domain);
     if (value === undefined) return undefined;
     if (!value.found) return notFound(value, true);
+    // Counted for found answers only: the route asks again for a cached not-found answer.
+    this.deps.events?.onCacheLayer?.('local');
     if (subject.email !== null) return { found: true, result: this.#withHint(toLookupResult(value, subject, true), subject) };
     let outcome = this.#domainAnswers.get(value);
     if (!outcome) {

@@ -21,8 +21,8 @@ export type TargetResolution =
  * budget, see probes/budgets.ts); consulted after resolution and the address policy.
  */
 export interface ConnectBudget {
-  /** Counts one connection to `address`; false when that address's budget is used up (nothing is opened). */
-  take(address: string): boolean;
+  /** Counts one connection to `address`; false when that address's budget is used up (nothing is opened). A promise when the count is shared by a fleet. */
+  take(address: string): boolean | Promise<boolean>;
 }
 
 /** An open TCP connection to a cleared address, or why there is none. */
@@ -95,7 +95,7 @@ export class Network {
       if (remaining <= 0) break;
       // Security: counted here, on the very address the socket is about to use, so names that
       // share an address share its budget.
-      if (options.budget && !options.budget.take(address)) {
+      if (options.budget && !(await options.budget.take(address))) {
         overBudget ??= address;
         continue;
       }

@@ -10,8 +10,8 @@ export function parseCorsOrigins(value: string): '*' | string[] {
   return origins;
 }
 
-// The widget reads Retry-After to tell a rate-limited customer how long to wait. (The list used to
-// name RateLimit-* headers too, which the service never sends: its rate limiter sends x-ratelimit-*.)
+// The widget reads Retry-After to tell a rate-limited customer how long to wait. (Only headers the
+// service sends are listed: its rate limiter's are x-ratelimit-*, which the widget does not read.)
 const EXPOSED_HEADERS = 'Retry-After';
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 const PREFLIGHT_MAX_AGE_S = '600';

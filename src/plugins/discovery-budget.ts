@@ -1,4 +1,4 @@
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
@@ -14,6 +14,8 @@ export interface DiscoveryBudgetOptions {
   max: number;
   /** Window of the budget in ms (RATE_LIMIT_WINDOW_MS). */
   windowMs: number;
+  /** Where the per-client counts live (REDIS_URL: the fleet's, see plugins/rate-limit-store.ts); default this process's memory. */
+  store?: FastifyRateLimitStoreCtor;
 }
 
 /** What a route whose config says `discoveryBudget: true` must put on its requests before the budget's hook runs. */
@@ -90,28 +92,16 @@ export const discoveryBudget = fp<DiscoveryBudgetOptions>(
     app.decorateRequest('countsAgainstBudget', false);
     app.decorateRequest('countedDomain', null);
     app.addHook('onRoute', (route: RouteOptions) => {
-      if (!route.config?.discoveryBudget) return;
-      route.config = {
-        ...route.config,
-        rateLimit: {
-          max: options.max,
-          timeWindow: options.windowMs,
-          allowList: (request: FastifyRequest) => !request.countsAgainstBudget,
-          // A refused request starts nothing, so others must not think a discovery is under way.
-          onExceeded: release,
-          errorResponseBuilder: (_request: FastifyRequest, context: { after: string; ttl: number }) =>
-            new RateLimitedError(`too many new lookups from this client; try again in ${context.after}`, context.ttl),
-        },
-      };
-      route.preHandler = [...toArray(route.preHandler), decide];
-      route.onResponse = [...toArray(route.onResponse), (request, _reply, done) => {
-        release(request);
-        done();
-      }];
+      if (route.config?.discoveryBudget) budgetRoute(route, options, decide, release);
     });
     // After the onRoute hook above, so the rate limiter sees the config it sets and its hook runs
     // after `decide`, in the budgeted route's preHandler phase (the query is validated by then).
-    await app.register(rateLimit, { global: false, hook: 'preHandler', keyGenerator: (request) => clientKey(request.ip) });
+    await app.register(rateLimit, {
+      global: false,
+      hook: 'preHandler',
+      keyGenerator: (request) => clientKey(request.ip),
+      ...(options.store ? { store: options.store } : {}),
+    });
   },
   { name: 'discovery-budget', fastify: '5.x' },
 );
@@ -119,4 +109,33 @@ export const discoveryBudget = fp<DiscoveryBudgetOptions>(
 function toArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
+}
+
+/** Makes a route count its discoveries: the rate limiter's config, the deciding hook, the release on response. */
+function budgetRoute(
+  route: RouteOptions,
+  options: DiscoveryBudgetOptions,
+  decide: (request: FastifyRequest, reply: unknown, done: () => void) => void,
+  release: (request: FastifyRequest) => void,
+): void {
+  route.config = {
+    ...route.config,
+    rateLimit: {
+      max: options.max,
+      timeWindow: options.windowMs,
+      allowList: (request: FastifyRequest) => !request.countsAgainstBudget,
+      // A refused request starts nothing, so others must not think a discovery is under way.
+      onExceeded: release,
+      errorResponseBuilder: (_request: FastifyRequest, context: { after: string; ttl: number }) =>
+        new RateLimitedError(`too many new lookups from this client; try again in ${context.after}`, context.ttl),
+    },
+  };
+  route.preHandler = [...toArray(route.preHandler), decide];
+  route.onResponse = [
+    ...toArray(route.onResponse),
+    (request, _reply, done) => {
+      release(request);
+      done();
+    },
+  ];
 }

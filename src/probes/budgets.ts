@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../cache/coalescing-cache.js';
 import { addressKey } from '../net/client-key.js';
 import type { ConnectBudget } from '../net/connect.js';
+import type { SharedCounter } from '../store/types.js';
 
 /** Options of a window counter. */
 export interface WindowCounterOptions {
@@ -11,6 +12,11 @@ export interface WindowCounterOptions {
   clock?: Clock;
   /** Keys remembered at once (least recently used forgotten first). */
   maxKeys?: number;
+  /**
+   * Counts shared by the fleet (REDIS_URL): `kind` names this limit's keys in the store. While the
+   * store is unavailable, takes are counted here in memory instead (the limit then holds per replica).
+   */
+  shared?: { counter: SharedCounter & { key(kind: string, raw: string): string }; kind: string };
 }
 
 /** The outcome of one take: granted, or refused with the time until the key's window ends. */
@@ -24,8 +30,10 @@ export class WindowCounter {
   readonly max: number;
   readonly windowMs: number;
   readonly #counts: LRUCache<string, { count: number }>;
+  readonly #shared: WindowCounterOptions['shared'];
 
   constructor(options: WindowCounterOptions) {
+    this.#shared = options.shared;
     this.max = options.max;
     this.windowMs = options.windowMs;
     this.#counts = new LRUCache({
@@ -37,8 +45,20 @@ export class WindowCounter {
     });
   }
 
-  /** Counts one use of `key`, or refuses it when the key's window is used up. */
-  take(key: string): Take {
+  /**
+   * Counts one use of `key`, or refuses it when the key's window is used up; a promise only while
+   * the count is shared (in memory it is synchronous, so concurrent callers cannot overshoot).
+   */
+  take(key: string): Take | Promise<Take> {
+    const shared = this.#shared;
+    if (!shared?.counter.available) return this.#takeLocal(key);
+    return shared.counter.incr(shared.counter.key(shared.kind, key), this.windowMs).then((read) => {
+      if (read === null) return this.#takeLocal(key);
+      return read.count <= this.max ? { ok: true } : { ok: false, retryAfterMs: read.ttlMs };
+    });
+  }
+
+  #takeLocal(key: string): Take {
     const used = this.#counts.get(key);
     if (!used) {
       this.#counts.set(key, { count: 1 });
@@ -62,7 +82,8 @@ export class TargetBudget implements ConnectBudget {
     this.#counter = new WindowCounter(options);
   }
 
-  take(address: string): boolean {
-    return this.#counter.take(addressKey(address)).ok;
+  take(address: string): boolean | Promise<boolean> {
+    const taken = this.#counter.take(addressKey(address));
+    return taken instanceof Promise ? taken.then((result) => result.ok) : taken.ok;
   }
 }

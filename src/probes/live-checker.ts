@@ -1,7 +1,9 @@
 import { CoalescingCache, type Clock } from '../cache/coalescing-cache.js';
-import type { Check, CheckErrorCode } from '../api/schemas.js';
+import { checkSchema, type Check, type CheckErrorCode } from '../api/schemas.js';
 import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import type { Network } from '../net/connect.js';
+import { SharedComputation } from '../store/shared-compute.js';
+import type { SharedStore, StoreEvents } from '../store/types.js';
 import { TargetBudget } from './budgets.js';
 import { checkServer, emptyCheck } from './check-server.js';
 import { deadline } from './deadline.js';
@@ -31,6 +33,22 @@ export interface LiveCheckerOptions {
   underPressure?: () => boolean;
   /** Where each check's outcome is reported. */
   metrics?: Metrics;
+  /**
+   * The fleet's store (REDIS_URL): check results are shared (one replica checks a target while the
+   * others wait for its result) and kept locally at most localTtlMs; the per-target budget is
+   * shared too unless `targetBudget` is given.
+   */
+  shared?: { store: SharedStore; localTtlMs: number; events?: StoreEvents };
+}
+
+/** Security: a stored check is used only when it parses as one; it is then marked as cached. */
+function decodeCheck(text: string): Check | undefined {
+  try {
+    const parsed = checkSchema.safeParse(JSON.parse(text));
+    return parsed.success ? { ...parsed.data, cached: true } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A counting semaphore whose waiters give up when their signal fires. */
@@ -81,6 +99,7 @@ export class LiveChecker implements ServerChecker, Prober {
   readonly #cache: CoalescingCache<Check>;
   readonly #slots: Slots;
   readonly #targets: TargetBudget;
+  readonly #shared: SharedComputation<Check> | null;
 
   constructor(options: LiveCheckerOptions) {
     this.#options = options;
@@ -91,9 +110,25 @@ export class LiveChecker implements ServerChecker, Prober {
       ...(options.clock ? { clock: options.clock } : {}),
     });
     this.#slots = new Slots(options.concurrency);
+    const shared = options.shared;
     this.#targets =
       options.targetBudget ??
-      new TargetBudget({ max: options.targetLimitMax, windowMs: options.targetWindowMs, ...(options.clock ? { clock: options.clock } : {}) });
+      new TargetBudget({
+        max: options.targetLimitMax,
+        windowMs: options.targetWindowMs,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(shared ? { shared: { counter: shared.store, kind: 'target' } } : {}),
+      });
+    this.#shared = shared
+      ? new SharedComputation<Check>({
+          store: shared.store,
+          kind: 'check-v1',
+          encode: (check) => JSON.stringify(check),
+          decode: decodeCheck,
+          localTtlMs: shared.localTtlMs,
+          ...(shared.events ? { events: shared.events } : {}),
+        })
+      : null;
   }
 
   async check(target: CheckTarget, options: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<Check> {
@@ -106,7 +141,11 @@ export class LiveChecker implements ServerChecker, Prober {
     const host = target.host.toLowerCase();
     const key = `${target.protocol}|${host}|${target.port}|${target.security}`;
     try {
-      const { value, cached } = await this.#cache.get(key, (signal) => this.#run({ ...target, host }, signal), {
+      const run = (signal: AbortSignal) => this.#run({ ...target, host }, signal);
+      const shared = this.#shared;
+      const waitMs = this.#options.timeoutMs + (this.#options.queueTimeoutMs ?? this.#options.timeoutMs);
+      const compute = shared ? (signal: AbortSignal) => shared.run(key, run, { signal, fresh: options.fresh ?? false, waitMs }) : run;
+      const { value, cached } = await this.#cache.get(key, compute, {
         ...(options.signal ? { signal: options.signal } : {}),
         fresh: options.fresh ?? false,
       });

@@ -9,9 +9,9 @@ import type { WindowCounter } from '../probes/budgets.js';
  * connect to servers chosen by the caller count every request, valid or not (before validation).
  */
 export function liveCheckBudget(clientChecks: WindowCounter): onRequestHookHandler {
-  return (request, _reply, done) => {
-    const taken = clientChecks.take(clientKey(request.ip));
-    if (taken.ok) return done();
-    done(new RateLimitedError(`too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`, taken.retryAfterMs));
+  // Asynchronous: with REDIS_URL the count is the fleet's.
+  return async (request) => {
+    const taken = await clientChecks.take(clientKey(request.ip));
+    if (!taken.ok) throw new RateLimitedError(`too many live checks from this client; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`, taken.retryAfterMs);
   };
 }
