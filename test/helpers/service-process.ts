@@ -22,13 +22,15 @@ export interface RunningService extends ServiceProcess {
 
 /**
  * Spawns the service as production runs it (`npm start` without the build step: `node --import tsx
- * src/server.ts`), configured only through its environment: HOST 127.0.0.1, PORT 0 (a free port)
- * and no central ISPDB unless `env` says otherwise.
+ * src/server.ts`), configured only through its environment: HOST 127.0.0.1, PORT 0 (a free port),
+ * no central ISPDB and no load shedding unless `env` says otherwise. (Shedding is off for the
+ * reason testConfig gives: on a shared test machine the event loop of a just-started process is
+ * slow, and shedding would turn an unrelated test's lookups into 503s at random.)
  */
 export function spawnService(env: Record<string, string> = {}): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ISPDB_URL: '', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ISPDB_URL: '', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);

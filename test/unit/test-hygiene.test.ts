@@ -42,6 +42,12 @@ const INHERENT_TIMERS: Record<string, { count: number; why: string }> = {
   'test/integration/connection-limits.test.ts': { count: 1, why: 'the slowloris itself: a header line every 50 ms, against HEADERS_TIMEOUT_MS' },
   'test/integration/http-client.test.ts': { count: 1, why: 'the slow-drip server under test: a byte every 100 ms, against the total timeout' },
   'test/integration/discovery.test.ts': { count: 1, why: 'a guard: a request that hangs because a marker leaked fails with that message' },
+  'test/helpers/redis.ts': { count: 1, why: 'a guard on one Redis command (a reply normally comes at once)' },
+  'test/e2e/fleet-redis.test.ts': { count: 2, why: 'the outage under test: Redis stops 1.5 s into a 7 s load and stays down 3 s, each second checked for answers' },
+  'test/integration/redis-store.test.ts': {
+    count: 1,
+    why: "Redis gives no notice when another connection has subscribed: PUBSUB NUMSUB is asked again after a short pause (the store exposes no 'subscribed' event)",
+  },
 };
 
 describe('test hygiene', () => {
@@ -70,7 +76,7 @@ describe('test hygiene', () => {
 
   it('unit tests open no sockets and build no app: those tests live in test/routes or test/integration', () => {
     const unit = sources().filter((file) => file.startsWith('test/unit/') && file !== 'test/unit/test-hygiene.test.ts');
-    assert.deepEqual(matches(/\b(buildTestApp|buildApp|startBrowserApp)\s*\(|\.inject\s*\(|\.listen\s*\(|net\.connect\s*\(|new TestDnsServer\b|start(Https?|Silent|Dnsmasq|Dovecot\w*)\s*\(/, unit), []);
+    assert.deepEqual(matches(/\b(buildTestApp|buildApp|startBrowserApp)\s*\(|\.inject\s*\(|\.listen\s*\(|net\.connect\s*\(|new TestDnsServer\b|start(Https?|Silent|Dnsmasq|Dovecot\w*|Redis|Replica)\s*\(/, unit), []);
   });
 });
 
