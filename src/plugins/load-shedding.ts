@@ -30,15 +30,26 @@ export interface PressureSample {
 export class PressureMonitor {
   readonly #options: PressureOptions;
   readonly #histogram: IntervalHistogram;
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | undefined;
   #last: PressureSample = { eventLoopDelayMs: 0, heapUsedBytes: 0, underPressure: false };
   #lastSampleAt = performance.now();
 
   constructor(options: PressureOptions) {
     this.#options = options;
     this.#histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  }
+
+  /**
+   * Starts measuring, once the app is ready: start-up (module loading, plugin registration, route
+   * compilation) blocks the loop for a long while by nature, and must not read as overload, which
+   * would refuse the first lookups of every new process.
+   */
+  start(): void {
+    if (this.#timer) return;
+    this.#histogram.reset();
     this.#histogram.enable();
-    this.#timer = setInterval(() => this.sample(), options.sampleIntervalMs);
+    this.#lastSampleAt = performance.now();
+    this.#timer = setInterval(() => this.sample(), this.#options.sampleIntervalMs);
     this.#timer.unref();
   }
 
@@ -54,6 +65,8 @@ export class PressureMonitor {
 
   /** Takes a sample now: the mean delay since the previous one, and the heap in use. */
   sample(): PressureSample {
+    // Not measuring yet (the app is not ready): nothing to say.
+    if (!this.#timer) return this.#last;
     const { maxEventLoopDelayMs, maxHeapUsedBytes } = this.#options;
     const mean = this.#histogram.mean / 1e6;
     const now = performance.now();

@@ -43,7 +43,10 @@ export function createObservability(config: ObservabilityConfig, underPressure?:
     underPressure: underPressure ?? (pressure ? () => pressure.underPressure : undefined),
     pressure,
     async register(app, live) {
-      if (pressure) app.addHook('onClose', async () => pressure.stop());
+      if (pressure) {
+        app.addHook('onReady', async () => pressure.start());
+        app.addHook('onClose', async () => pressure.stop());
+      }
       if (!prom) return;
       await app.register(metricsRoutes, { ...live, prom, ...(pressure ? { pressure: () => pressure.last } : {}) });
     },

@@ -14,7 +14,11 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Starts one replica on address:port with the given environment, through the one service spawner; resolves once it listens. */
+/**
+ * Starts one replica on address:port with the given environment, through the one service spawner
+ * (which leaves load shedding off: these tests are about sharing, and a busy test machine's
+ * event-loop delay is not the overload shedding is for); resolves once it listens.
+ */
 export async function startReplica(address: string, port: number, env: Record<string, string>): Promise<Replica> {
   const service = await startService({ HOST: address, PORT: String(port), ...env });
   return {

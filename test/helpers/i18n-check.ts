@@ -1,10 +1,31 @@
 // Checks a translation table against its English reference: the widget's tables and the desk's.
 
-/** Names a mail app shows as they are: a translation must keep each one its English string has. */
-export const TERMS = ['IMAP', 'POP3', 'SMTP', 'SSL/TLS', 'STARTTLS'] as const;
+/**
+ * Names mail software shows as they are (protocols, record types, publication methods): a translation
+ * must keep each one its English string has.
+ */
+export const TERMS = ['IMAP', 'POP3', 'SMTP', 'SSL/TLS', 'STARTTLS', 'TLS', 'DNS', 'SRV', 'MX', 'HTTP', 'PACC', 'Autodiscover', 'Autoconfig', 'ISPDB', 'JMAP'] as const;
 
 /** The product's name, and names and units every language writes as English does. */
-export const TECHNICAL_NAMES = /\b(Mail Settings Lookup|IMAP|POP3|SMTP|SSL\/TLS|STARTTLS|TLS|OAuth2|DNS|JSON|API|SHA-256|ms|s)\b/g;
+export const TECHNICAL_NAMES =
+  /\b(Mail Settings Lookup|IMAP|POP3|SMTP|SSL\/TLS|STARTTLS|TLS|OAuth2|DNS|JSON|API|SHA-256|SRV|MX|HTTPS|HTTP|PACC|Autodiscover|Autoconfig|ISPDB|JMAP|ms|s)\b/g;
+
+/**
+ * Strings a language really writes as English does (a loanword or the same word), by language: a
+ * translation equal to its English string is an untranslated leftover unless it is listed here (the
+ * desk's tables; the unit test and the browser test both read it).
+ */
+export const DESK_SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
+  de: ['answer.domain', 'answer.cache', 'servers.host', 'servers.port', 'audit.columns.0'],
+  fr: ['answer.cache', 'servers.port', 'servers.source', 'instructionKind.documentation'],
+  es: ['status.error', 'status.errorStatus', 'servers.host', 'trace.error', 'outcome.error', 'checks.no', 'checks.noBecause', 'checks.hostMismatch'],
+  it: ['answer.provider', 'answer.cache', 'servers.host', 'checks.no', 'checks.noBecause', 'checks.hostMismatch', 'audit.columns.0'],
+  nl: ['answer.provider', 'answer.cache', 'servers.protocol', 'servers.host', 'audit.columns.0'],
+  pt: ['answer.cache', 'servers.host'],
+  pl: ['servers.host', 'servers.port'],
+  sv: ['answer.cache', 'servers.port', 'audit.columns.0'],
+  ja: [],
+};
 
 /** The `{placeholder}` names of a template, sorted and without repeats. */
 export const placeholders = (text: string) => [...new Set([...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]))].sort();

@@ -2,35 +2,25 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { fillDeskNoscript } from '../../scripts/build-widget.js';
+import { auditCodeSchema, auditSeveritySchema } from '../../src/api/audit.js';
+import { sourceOutcomeSchema } from '../../src/api/schemas.js';
+import { SOURCE_TABLE } from '../../src/sources/source-table.js';
 import { DESK_STRINGS, deskEn, deskLanguage } from '../../widget/src/desk-i18n.js';
 import { fillParts, STRINGS } from '../../widget/src/i18n.js';
-import { flatten, TECHNICAL_NAMES, translationProblems } from '../helpers/i18n-check.js';
+import { DESK_SAME_AS_ENGLISH as SAME_AS_ENGLISH, flatten, TECHNICAL_NAMES, translationProblems } from '../helpers/i18n-check.js';
 
 const DESK_HTML = new URL('../../widget/pages/desk.html', import.meta.url);
-
-/**
- * Strings a language really writes as English does (a loanword or the same word), by language: a
- * translation equal to its English string is an untranslated leftover unless it is listed here.
- */
-const SAME_AS_ENGLISH: Record<string, string[]> = {
-  de: ['answer.domain', 'answer.cache', 'servers.host', 'servers.port'],
-  fr: ['answer.cache', 'servers.port', 'servers.source', 'instructionKind.documentation'],
-  es: ['status.error', 'status.errorStatus', 'servers.host', 'trace.error', 'outcome.error', 'checks.no', 'checks.noBecause', 'checks.hostMismatch'],
-  it: ['answer.provider', 'answer.cache', 'servers.host', 'checks.no', 'checks.noBecause', 'checks.hostMismatch'],
-  nl: ['answer.provider', 'answer.cache', 'servers.protocol', 'servers.host'],
-  pt: ['answer.cache', 'servers.host'],
-  pl: ['servers.host', 'servers.port'],
-  sv: ['answer.cache', 'servers.port'],
-  ja: [],
-};
 
 /** English words that are no word of the language in question: one in a translation is an English leftover. */
 const ENGLISH_WORDS = ['the', 'and', 'with', 'from', 'your', 'this', 'of', 'or', 'not', 'found', 'failed', 'lookup', 'sources', 'servers'];
 /** Exceptions: words of that language too (Dutch `of` is "or", French `sources` and Dutch `servers` are plurals of their own). */
 const NATIVE_WORDS: Record<string, string[]> = { fr: ['sources'], nl: ['of', 'servers'] };
 
-/** Markers a translator leaves in place of a translation. */
-const UNFINISHED = /\b(TODO|FIXME|XXX|TBD|TRANSLATE)\b|^\[en\]/i;
+/**
+ * Markers a translator leaves in place of a translation: capitals only, as whole words by Unicode
+ * letters (Spanish `todo` is a word, and `\b` would find "todo" in "método").
+ */
+const UNFINISHED = /(?<![\p{L}\p{N}_])(TODO|FIXME|XXX|TBD|TRANSLATE)(?![\p{L}\p{N}_])|^\[en\]/u;
 
 /** English left in a non-English table: a string equal to its English one (unless listed or purely technical), an English word, a TODO. */
 function englishLeftovers(code: string, table: unknown): string[] {
@@ -101,11 +91,50 @@ describe('desk translations', () => {
   });
 });
 
-describe('the table checker on deeper sections and lists (room for sections such as an audit view)', () => {
+describe('the table checker on deeper sections and lists (the Audit view’s section)', () => {
   it('names a missing list item and a lost placeholder by their full path', () => {
     const english = { audit: { columns: ['Server', 'Live check'], counts: { error: '{count} problems' } } };
     const german = { audit: { columns: ['Server'], counts: { error: 'Probleme' } } };
     assert.deepEqual(translationProblems(german, english).sort(), ['audit.columns.1: missing', 'audit.counts.error: placeholders {} instead of {count}']);
+  });
+
+  it('fails a real table that lacks an audit key, a column, a code’s label or a method’s name, or drops a term', () => {
+    const fr = DESK_STRINGS.fr;
+    assert.ok(fr, 'a French table');
+    const { statusCached: _noStatus, ...audit } = fr.audit;
+    const { srv_missing: _noLabel, ...codes } = fr.audit.codes;
+    const { pacc: _noName, ...methodNames } = fr.audit.methodNames;
+    const broken = {
+      ...fr,
+      audit: {
+        ...audit,
+        columns: fr.audit.columns.slice(0, -1),
+        codes: { ...codes, http_only_autoconfig: 'Configuration automatique en clair seulement' },
+        methodNames,
+      },
+    };
+    assert.deepEqual(translationProblems(broken, deskEn).sort(), [
+      'audit.codes.http_only_autoconfig: drops the term Autoconfig',
+      'audit.codes.http_only_autoconfig: drops the term HTTP',
+      'audit.codes.srv_missing: missing',
+      'audit.columns.3: missing',
+      'audit.methodNames.pacc: missing',
+      'audit.statusCached: missing',
+    ]);
+  });
+});
+
+describe('the Audit view’s labels cover every code the API sends', () => {
+  const keys = (section: object) => Object.keys(section).sort();
+  it('has a label for every finding code and severity, and for no other', () => {
+    assert.deepEqual(keys(deskEn.audit.codes), [...auditCodeSchema.options].sort());
+    assert.deepEqual(keys(deskEn.audit.severities), [...auditSeveritySchema.options].sort());
+    assert.deepEqual(keys(deskEn.audit.counts), [...auditSeveritySchema.options].sort());
+  });
+
+  it('names every publication method (every source of the source table), and labels every method outcome', () => {
+    assert.deepEqual(keys(deskEn.audit.methodNames), Object.values(SOURCE_TABLE).map((source) => source.name).sort());
+    assert.deepEqual(keys(deskEn.outcome), [...sourceOutcomeSchema.options].sort());
   });
 });
 

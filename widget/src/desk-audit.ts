@@ -1,71 +1,29 @@
 // The desk's Audit view (/desk?audit=example.com): a checklist of findings and publication methods,
 // the servers' live checks, and every raw answer expandable.
 import type { AuditOutcome, AuditResult } from './api.js';
+import { dateTimeText, labelOf, listText, t } from './desk-language.js';
 import { h, replaceChildren, type Child } from './dom.js';
-import { fill } from './i18n.js';
+import { fill, fillParts } from './i18n.js';
 
 type Finding = AuditResult['findings'][number];
 type Method = AuditResult['methods'][number];
 type AuditServer = AuditResult['servers'][number];
 
-/** Every text of the Audit view, in one object so it can move into the desk's language tables as a whole. */
-export const AUDIT_STRINGS = {
-  button: 'Audit domain',
-  needDomain: 'Enter a domain (or an address) to audit.',
-  running: 'Auditing {domain}: asking every publication method and checking every server live…',
-  status: '{domain}: {errors} problems, {warnings} warnings, {notes} notes ({ms} ms{cached}).',
-  fromCache: ', from cache',
-  heading: 'Audit of {domain}',
-  verdictOk: 'No problems found',
-  verdictBad: 'Problems found',
-  checkedAt: 'Checked {when}',
-  findings: 'Findings ({count})',
-  noFindings: 'Nothing to fix: every method agrees and every server passed its live check.',
-  fix: 'Fix:',
-  methods: 'Publication methods ({count})',
-  says: 'Says:',
-  saysNothing: 'names no server',
-  asked: 'Asked:',
-  agreesWith: 'agrees with {names}',
-  disagreesWith: 'disagrees with {names}',
-  othersDiffer: 'other servers in {names}',
-  alone: 'the only method naming an incoming server',
-  rawMethod: 'Raw answer',
-  servers: 'Servers checked ({count})',
-  columns: ['Server', 'Published by', 'Live check', 'Certificate'],
-  reachable: 'ok',
-  daysLeft: '{days} days left',
-  hostMismatch: 'not valid for this host',
-  rawAudit: 'Raw API answer (JSON)',
-  severities: { error: 'Problem', warning: 'Warning', info: 'Note' },
-  counts: { error: '{count} problems', warning: '{count} warnings', info: '{count} notes' },
-  methodNames: {
-    'provider-db': 'Provider database',
-    autoconfig: 'Autoconfig (HTTPS)',
-    'autoconfig-well-known': 'Autoconfig (well-known)',
-    pacc: 'PACC',
-    autodiscover: 'Autodiscover',
-    ispdb: 'ISPDB',
-    srv: 'SRV records',
-    mx: 'MX',
-    'http-autoconfig': 'Autoconfig (plain HTTP)',
-    guess: 'Guessing',
-    jmap: 'JMAP',
-  } as Record<string, string>,
-};
+const a = t.audit;
 
-const S = AUDIT_STRINGS;
-
-const methodName = (name: string) => S.methodNames[name] ?? name;
+const methodName = (name: string) => labelOf(a.methodNames, name);
+const methodList = (names: readonly string[]) => listText(names.map(methodName));
 const badge = (text: string, kind: string) => h('span', { class: `pill ${kind}` }, text);
 const MARKS = { ok: '✓', bad: '✗', warn: '!', info: 'i', none: '–' } as const;
 const mark = (kind: keyof typeof MARKS) => h('span', { class: `mark ${kind}`, 'aria-hidden': 'true' }, MARKS[kind]);
 const serverText = (server: { protocol: string; host: string; port: number; security: string }) =>
-  `${server.protocol.toUpperCase()} ${server.host}:${server.port} (${server.security === 'tls' ? 'TLS' : server.security === 'starttls' ? 'STARTTLS' : 'no TLS'})`;
+  `${server.protocol.toUpperCase()} ${server.host}:${server.port} (${server.security === 'tls' ? 'TLS' : server.security === 'starttls' ? 'STARTTLS' : a.noTls})`;
+/** The API's English prose (finding messages and fixes, method details, check errors), marked so for screen readers. */
+const english = (text: string) => h('span', { lang: 'en' }, text);
 
 /** The status line while an audit runs. */
 export function auditRunningText(domain: string): string {
-  return fill(S.running, { domain });
+  return fill(a.running, { domain });
 }
 
 /** The domain an input names: the part after the @ of an address, else the input. */
@@ -81,7 +39,7 @@ export function renderAudit(status: HTMLElement, out: HTMLElement, outcome: Extr
   status.className = 'status';
   replaceChildren(
     status,
-    fill(S.status, { domain: audit.domain, ...audit.summary, ms: outcome.ms, cached: audit.cached ? S.fromCache : '' }),
+    fill(audit.cached ? a.statusCached : a.status, { domain: audit.domain, ...audit.summary, ms: outcome.ms }),
   );
   replaceChildren(
     out,
@@ -89,21 +47,21 @@ export function renderAudit(status: HTMLElement, out: HTMLElement, outcome: Extr
     findingsBlock(audit.findings),
     methodsBlock(audit.methods),
     serversBlock(audit.servers),
-    h('section', { class: 'block' }, h('details', { class: 'raw' }, h('summary', {}, S.rawAudit), h('pre', {}, JSON.stringify(audit, null, 2)))),
+    h('section', { class: 'block' }, h('details', { class: 'raw' }, h('summary', {}, t.answer.raw), h('pre', {}, JSON.stringify(audit, null, 2)))),
   );
 }
 
 function verdictBlock(audit: AuditResult): HTMLElement {
-  const count = (severity: keyof typeof S.counts, value: number) => badge(fill(S.counts[severity], { count: value }), severity === 'error' ? 'bad' : severity === 'warning' ? 'warn' : 'neutral');
+  const count = (severity: keyof typeof a.counts, value: number) => badge(fill(a.counts[severity], { count: value }), severity === 'error' ? 'bad' : severity === 'warning' ? 'warn' : 'neutral');
   return h(
     'section',
     { class: `block verdict ${audit.ok ? 'passed' : 'failed'}`, 'aria-labelledby': 'h-audit' },
-    h('h2', { id: 'h-audit' }, fill(S.heading, { domain: audit.domain })),
+    h('h2', { id: 'h-audit' }, fill(a.heading, { domain: audit.domain })),
     h(
       'p',
       { class: 'verdict-line' },
       mark(audit.ok ? 'ok' : 'bad'),
-      h('strong', {}, audit.ok ? S.verdictOk : S.verdictBad),
+      h('strong', {}, audit.ok ? a.verdictOk : a.verdictBad),
       ' ',
       count('error', audit.summary.errors),
       ' ',
@@ -111,7 +69,7 @@ function verdictBlock(audit: AuditResult): HTMLElement {
       ' ',
       count('info', audit.summary.notes),
     ),
-    h('p', { class: 'muted' }, fill(S.checkedAt, { when: audit.checkedAt })),
+    h('p', { class: 'muted' }, ...fillParts<Child>(a.checkedAt, { when: h('time', { datetime: audit.checkedAt }, dateTimeText(audit.checkedAt)) })),
   );
 }
 
@@ -120,9 +78,9 @@ function findingsBlock(findings: Finding[]): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-findings' },
-    h('h2', { id: 'h-findings' }, fill(S.findings, { count: findings.length })),
+    h('h2', { id: 'h-findings' }, fill(a.findings, { count: findings.length })),
     findings.length === 0
-      ? h('p', { class: 'none' }, mark('ok'), S.noFindings)
+      ? h('p', { class: 'none' }, mark('ok'), a.noFindings)
       : h(
           'ul',
           { class: 'checklist findings' },
@@ -134,9 +92,15 @@ function findingsBlock(findings: Finding[]): HTMLElement {
               h(
                 'div',
                 {},
-                h('div', { class: 'item-head' }, badge(S.severities[finding.severity], kind[finding.severity] === 'info' ? 'neutral' : kind[finding.severity]), h('code', {}, finding.code)),
-                h('p', { class: 'finding-message' }, finding.message),
-                h('p', { class: 'finding-fix' }, h('strong', {}, S.fix), ' ', finding.fix),
+                h(
+                  'div',
+                  { class: 'item-head' },
+                  badge(labelOf(a.severities, finding.severity), kind[finding.severity] === 'info' ? 'neutral' : kind[finding.severity]),
+                  h('strong', { class: 'finding-title' }, labelOf(a.codes, finding.code)),
+                  h('code', {}, finding.code),
+                ),
+                h('p', { class: 'finding-message', lang: 'en' }, finding.message),
+                h('p', { class: 'finding-fix' }, h('strong', {}, a.fix), ' ', english(finding.fix)),
               ),
             ),
           ),
@@ -153,25 +117,31 @@ function methodMark(method: Method): keyof typeof MARKS {
 
 /** Agreement in words: a method of the reference group agrees (and others differ from it), one outside disagrees. */
 function agreementText(method: Method): Child {
-  if (method.agreement === 'alone') return h('span', { class: 'muted' }, S.alone);
-  const names = (list: string[]) => list.map(methodName).join(', ');
-  const parts: Child[] = [];
-  if (method.agreesWith.length) parts.push(h('span', { class: 'agrees' }, fill(S.agreesWith, { names: names(method.agreesWith) })));
+  if (method.agreement === 'alone') return h('span', { class: 'muted' }, a.alone);
+  const agrees = method.agreesWith.length ? h('span', { class: 'agrees' }, fill(a.agreesWith, { names: methodList(method.agreesWith) })) : null;
+  let differs: HTMLElement | null = null;
   if (method.disagreesWith.length) {
-    parts.push(
+    const names = methodList(method.disagreesWith);
+    differs =
       method.agreement === 'disagrees'
-        ? h('span', { class: 'disagrees' }, fill(S.disagreesWith, { names: names(method.disagreesWith) }))
-        : h('span', { class: 'muted' }, fill(S.othersDiffer, { names: names(method.disagreesWith) })),
-    );
+        ? h('span', { class: 'disagrees' }, fill(a.disagreesWith, { names }))
+        : h('span', { class: 'muted' }, fill(a.othersDiffer, { names }));
   }
-  return parts.length ? h('span', { class: 'agreement' }, ...parts.flatMap((part, index) => (index ? ['; ', part] : [part]))) : null;
+  if (agrees && differs) return h('span', { class: 'agreement' }, ...fillParts<Child>(a.agreementBoth, { first: agrees, second: differs }));
+  return agrees || differs ? h('span', { class: 'agreement' }, agrees ?? differs) : null;
+}
+
+/** What a method names: its servers, else its (English) detail, else that it names none. */
+function saysText(method: Method): Child {
+  if (method.servers.length) return listText(method.servers.map(serverText));
+  return method.detail ? english(method.detail) : a.saysNothing;
 }
 
 function methodsBlock(methods: Method[]): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-methods' },
-    h('h2', { id: 'h-methods' }, fill(S.methods, { count: methods.length })),
+    h('h2', { id: 'h-methods' }, fill(a.methods, { count: methods.length })),
     h(
       'ul',
       { class: 'checklist methods' },
@@ -183,11 +153,18 @@ function methodsBlock(methods: Method[]): HTMLElement {
           h(
             'div',
             {},
-            h('div', { class: 'item-head' }, h('strong', {}, methodName(method.name)), badge(method.outcome, method.outcome), agreementText(method), h('span', { class: 'ms' }, `${Math.round(method.ms)} ms`)),
-            h('p', { class: 'method-says' }, S.says, ' ', method.servers.length ? method.servers.map(serverText).join(', ') : method.detail ?? S.saysNothing),
-            method.servers.length && method.detail ? h('p', { class: 'muted' }, method.detail) : null,
-            method.url ? h('p', { class: 'muted' }, S.asked, ' ', h('code', {}, method.url)) : null,
-            h('details', { class: 'raw' }, h('summary', {}, S.rawMethod), h('pre', {}, JSON.stringify(method, null, 2))),
+            h(
+              'div',
+              { class: 'item-head' },
+              h('strong', {}, methodName(method.name)),
+              badge(labelOf(t.outcome, method.outcome), method.outcome),
+              agreementText(method),
+              h('span', { class: 'ms' }, `${Math.round(method.ms)} ms`),
+            ),
+            h('p', { class: 'method-says' }, a.says, ' ', saysText(method)),
+            method.servers.length && method.detail ? h('p', { class: 'muted', lang: 'en' }, method.detail) : null,
+            method.url ? h('p', { class: 'muted' }, ...fillParts<Child>(t.trace.asked, { url: h('code', {}, method.url) })) : null,
+            h('details', { class: 'raw' }, h('summary', {}, a.rawMethod), h('pre', {}, JSON.stringify(method, null, 2))),
           ),
         ),
       ),
@@ -198,8 +175,8 @@ function methodsBlock(methods: Method[]): HTMLElement {
 function certificateText(server: AuditServer): string {
   const certificate = server.check.tls?.certificate;
   if (!certificate) return '—';
-  const problems = [fill(S.daysLeft, { days: certificate.daysLeft })];
-  if (!certificate.hostnameMatches) problems.push(S.hostMismatch);
+  const problems = [fill(a.daysLeft, { days: certificate.daysLeft })];
+  if (!certificate.hostnameMatches) problems.push(a.hostMismatch);
   return `${certificate.subject} · ${problems.join(' · ')}`;
 }
 
@@ -207,14 +184,14 @@ function serversBlock(servers: AuditServer[]): HTMLElement {
   return h(
     'section',
     { class: 'block', 'aria-labelledby': 'h-audit-servers' },
-    h('h2', { id: 'h-audit-servers' }, fill(S.servers, { count: servers.length })),
+    h('h2', { id: 'h-audit-servers' }, fill(a.servers, { count: servers.length })),
     h(
       'div',
       { class: 'table-wrap' },
       h(
         'table',
         { class: 'audit-servers' },
-        h('thead', {}, h('tr', {}, ...S.columns.map((name) => h('th', { scope: 'col' }, name)))),
+        h('thead', {}, h('tr', {}, ...a.columns.map((name) => h('th', { scope: 'col' }, name)))),
         h(
           'tbody',
           {},
@@ -223,8 +200,13 @@ function serversBlock(servers: AuditServer[]): HTMLElement {
               'tr',
               { 'data-server': server.id },
               h('td', {}, h('code', {}, serverText(server))),
-              h('td', {}, server.methods.map(methodName).join(', ')),
-              h('td', {}, server.check.ok ? badge(S.reachable, 'ok') : badge(server.check.error?.code ?? 'failed', 'bad'), server.check.error ? h('div', { class: 'muted' }, server.check.error.message) : null),
+              h('td', {}, methodList(server.methods)),
+              h(
+                'td',
+                {},
+                server.check.ok ? badge(t.servers.checkOk, 'ok') : badge(server.check.error?.code ?? t.servers.checkFailed, 'bad'),
+                server.check.error ? h('div', { class: 'muted', lang: 'en' }, server.check.error.message) : null,
+              ),
               h('td', {}, certificateText(server)),
             ),
           ),

@@ -5,6 +5,7 @@
 // To add a string: add the key to `deskEn` (in the section it belongs to, or a new section; a section
 // may hold sections and lists), then the type checker and test/unit/desk-i18n.test.ts name every
 // language table that lacks it.
+import type { AuditCode } from '../../src/api/audit.js';
 import { languageOf } from './i18n.js';
 import { deskDe } from './i18n/desk/de.js';
 import { deskEs } from './i18n/desk/es.js';
@@ -143,6 +144,82 @@ export const deskEn = {
     loginMethods: 'Login methods',
     details: 'Capabilities and certificate chain',
     chainLink: '{subject} — issued by {issuer}, valid to {to}',
+  },
+  /**
+   * The Audit view (/desk?audit=<domain>). The API's finding messages and fixes stay English (shown
+   * with lang=en); finding codes, severities and method names get labels here, keyed by their API code.
+   * A method's outcome uses `outcome`, "Asked:" `trace.asked`, the raw JSON `answer.raw`.
+   */
+  audit: {
+    button: 'Audit domain',
+    needDomain: 'Enter a domain (or an address) to audit.',
+    running: 'Auditing {domain}: asking every publication method and checking every server live…',
+    status: '{domain}: {errors} problems, {warnings} warnings, {notes} notes ({ms} ms).',
+    statusCached: '{domain}: {errors} problems, {warnings} warnings, {notes} notes ({ms} ms, from cache).',
+    heading: 'Audit of {domain}',
+    verdictOk: 'No problems found',
+    verdictBad: 'Problems found',
+    checkedAt: 'Checked {when}',
+    findings: 'Findings ({count})',
+    noFindings: 'Nothing to fix: every method agrees and every server passed its live check.',
+    fix: 'Fix:',
+    methods: 'Publication methods ({count})',
+    says: 'Says:',
+    saysNothing: 'names no server',
+    agreesWith: 'agrees with {names}',
+    disagreesWith: 'disagrees with {names}',
+    othersDiffer: 'other servers in {names}',
+    /** Two of the three above in one line (agrees with some methods, differs from others). */
+    agreementBoth: '{first}; {second}',
+    alone: 'the only method naming an incoming server',
+    rawMethod: 'Raw answer',
+    servers: 'Servers checked ({count})',
+    columns: ['Server', 'Published by', 'Live check', 'Certificate'],
+    noTls: 'no TLS',
+    daysLeft: '{days} days left',
+    hostMismatch: 'not valid for this host',
+    /** A finding's severity, by its API code. */
+    severities: { error: 'Problem', warning: 'Warning', info: 'Note' },
+    /** The verdict's counts, by severity. */
+    counts: { error: '{count} problems', warning: '{count} warnings', info: '{count} notes' },
+    /** A finding's title, by its code (the code is shown next to it, as staff search for it). */
+    codes: {
+      no_settings_published: 'No settings published',
+      server_unreachable: 'Server unreachable',
+      address_not_public: 'Address not public',
+      certificate_expired: 'Certificate expired',
+      certificate_untrusted: 'Certificate not trusted',
+      certificate_hostname_mismatch: 'Certificate for another host name',
+      starttls_not_offered: 'STARTTLS not offered',
+      port_security_mismatch: 'Port and security do not match',
+      pacc_digest_mismatch: 'PACC digest does not match',
+      pacc_digest_missing: 'PACC digest missing',
+      document_certificate_invalid: 'Invalid certificate on a settings host',
+      sources_disagree: 'Methods disagree',
+      http_only_autoconfig: 'Autoconfig over plain HTTP only',
+      autoconfig_requires_emailaddress: 'Autoconfig needs the address',
+      method_failed: 'Method failed',
+      srv_missing: 'No SRV records',
+      plaintext_login_offered: 'Password login before TLS',
+      plaintext_server_published: 'Server without TLS published',
+      certificate_expires_soon: 'Certificate expires soon',
+      tls_outdated: 'Outdated TLS version',
+      check_skipped: 'Server not checked',
+    } satisfies Record<AuditCode, string>,
+    /** A publication method's name, by its API name (a lookup's source name). */
+    methodNames: {
+      'provider-db': 'Provider database',
+      autoconfig: 'Autoconfig (HTTPS)',
+      'autoconfig-well-known': 'Autoconfig (well-known)',
+      pacc: 'PACC',
+      autodiscover: 'Autodiscover',
+      ispdb: 'ISPDB',
+      srv: 'SRV records',
+      mx: 'MX',
+      'http-autoconfig': 'Autoconfig (plain HTTP)',
+      guess: 'Guessing',
+      jmap: 'JMAP',
+    },
   },
 };
 

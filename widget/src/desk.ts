@@ -1,7 +1,8 @@
 // The support-desk page at /desk: the whole lookup trace, live checks, and a shareable URL.
 import { fetchAudit, fetchLookup, type Alternative, type Check, type LookupOutcome, type LookupResult, type Server, type SourceReport } from './api.js';
-import { AUDIT_STRINGS, auditDomain, auditRunningText, renderAudit } from './desk-audit.js';
-import { DESK_STRINGS, deskLanguage, type DeskStrings } from './desk-i18n.js';
+import { auditDomain, auditRunningText, renderAudit } from './desk-audit.js';
+import type { DeskStrings } from './desk-i18n.js';
+import { LANG_PARAM, language, t } from './desk-language.js';
 import { copyText, h, replaceChildren, type Child } from './dom.js';
 import { fill, fillParts } from './i18n.js';
 
@@ -20,7 +21,7 @@ const input = $<HTMLInputElement>('q');
 const fresh = $<HTMLInputElement>('fresh');
 const go = $<HTMLButtonElement>('go');
 const runChecks = $<HTMLButtonElement>('run-checks');
-const runAudit = h('button', { type: 'button', id: 'run-audit', class: 'secondary' }, AUDIT_STRINGS.button);
+const runAudit = h('button', { type: 'button', id: 'run-audit', class: 'secondary' }, t.audit.button);
 runChecks.after(runAudit);
 const share = $<HTMLButtonElement>('share');
 const shareStatus = $<HTMLElement>('share-status');
@@ -28,10 +29,6 @@ const status = $<HTMLElement>('status');
 const out = $<HTMLElement>('out');
 // The API lives next to this page (the page is served by the service itself).
 const API_BASE = new URL('./', location.href).toString();
-// The language is chosen once per page load: ?lang=, else the browser's preferred languages, else English.
-const LANG_PARAM = new URLSearchParams(location.search).get('lang');
-const language = deskLanguage(LANG_PARAM, navigator.languages ?? [navigator.language]);
-const t: DeskStrings = DESK_STRINGS[language] ?? DESK_STRINGS.en!;
 
 let controller: AbortController | null = null;
 
@@ -444,7 +441,7 @@ function submit(check: boolean, audit = false): void {
   const state = { q: audit ? auditDomain(text) : text, fresh: fresh.checked, check: check && !audit, audit };
   if (!state.q) {
     status.className = 'status problem';
-    replaceChildren(status, audit ? AUDIT_STRINGS.needDomain : t.page.enterQuery);
+    replaceChildren(status, audit ? t.audit.needDomain : t.page.enterQuery);
     input.focus();
     return;
   }
