@@ -116,8 +116,12 @@ describe('Autodiscover source end to end: real dnsmasq, real HTTP client', { ski
     assert.match(seen.find((entry) => entry.host === 'ad.srvonly.e2e3.test')?.body ?? '', /<EMailAddress>postmaster@srvonly\.e2e3\.test<\/EMailAddress>/);
   });
 
-  it('made no plain-http request', () => {
-    assert.ok(seen.length >= 2);
-    assert.deepEqual(plain, []);
+  it('makes no plain-http request', async () => {
+    const seenBefore = seen.length;
+    const plainBefore = plain.length;
+    await source.lookup({ subject: { domain: 'adonly.e2e3.test', email: 'jane@adonly.e2e3.test', localPart: 'jane' }, signal: new AbortController().signal, log });
+    await source.lookup({ subject: { domain: 'srvonly.e2e3.test', email: null, localPart: null }, signal: new AbortController().signal, log });
+    assert.ok(seen.length - seenBefore >= 2, 'both domains were asked over https');
+    assert.deepEqual(plain.slice(plainBefore), []);
   });
 });

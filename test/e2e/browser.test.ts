@@ -358,11 +358,12 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     const { context, page, problems } = await open(`${appUrl}/desk?q=jane%40srv-only.test`, { viewport: { width: 1280, height: 900 } });
     await page.locator('ol.steps').waitFor();
     assert.equal(await page.getByLabel('Email address or domain').inputValue(), 'jane@srv-only.test');
-    const steps = await page.locator('ol.steps > li').evaluateAll((items) =>
-      items.map((item) => ({
-        name: (item as unknown as { querySelector(s: string): { textContent: string } | null }).querySelector('strong')?.textContent,
-        outcome: (item as unknown as { className: string }).className,
-        text: (item as unknown as { textContent: string }).textContent,
+    const steps = await Promise.all(
+      (await page.locator('ol.steps > li').all()).map(async (item) => ({
+        // (count first: textContent() of a missing element would wait for it to appear)
+        name: (await item.locator('strong').count()) > 0 ? await item.locator('strong').first().textContent() : null,
+        outcome: await item.getAttribute('class'),
+        text: await item.textContent(),
       })),
     );
     const byName = new Map(steps.map((step) => [step.name, step]));

@@ -252,9 +252,9 @@ describe('support desk in each language in Chromium', { timeout: 300_000 }, () =
     const entry = page.locator('.instructions li[data-kind=enable]');
     assert.equal(await entry.locator('.pill').first().textContent(), t.instructionKind.enable);
     const source = (await entry.locator(':scope > code').textContent()) ?? '';
-    // The entry's own line, without its list of texts.
+    // The entry's own line, without its list of texts. (Runs in the page: its DOM nodes are untyped here.)
     const line = await entry.evaluate((item) =>
-      [...(item as unknown as { childNodes: Iterable<{ nodeName: string; textContent: string }> }).childNodes]
+      [...item.childNodes]
         .filter((node) => node.nodeName !== 'UL')
         .map((node) => node.textContent)
         .join(''),

@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { lookupResultSchema, type LookupResult } from '../../src/api/schemas.js';
 import { loadProviderDb } from '../../src/provider-db/provider-db.js';
 import { autoconfigXml, autodiscoverXml, paccJson } from '../helpers/autoconfig-docs.js';
 import { paccTxtValue } from '../../src/formats/pacc-json.js';
 import { dnsmasqAvailable, startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
-import { startHttp, startHttps, startSilent, type Started } from '../helpers/servers.js';
+import { startHttp, startHttps, startSilent, type SilentServer, type Started } from '../helpers/servers.js';
+import { startService, type RunningService } from '../helpers/service-process.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 // Loopback world of this file: dnsmasq on 127.0.1.53:5353; autoconfig web server 127.0.1.30
 // (:443, :80); ISPDB 127.0.1.31:443; a host that never answers 127.0.1.32:443; the service process
 // on 127.0.1.6; 127.0.2.202 is outside PROBE_ALLOW_CIDRS and its listeners count connections.
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = '127.0.1.30';
 const ISPDB = '127.0.1.31';
 const HANG = '127.0.1.32';
@@ -34,14 +31,12 @@ const mxProvider = { id: withSuffix?.id ?? '', suffix: withSuffix?.mxSuffixes[0]
 describe('discovery end to end: real dnsmasq, real service process', { skip: !dnsmasqAvailable() && 'needs dnsmasq and root' }, () => {
   let ca: TestCa;
   let dnsmasq: Dnsmasq;
-  let service: ChildProcess;
-  let baseUrl = '';
+  let service: RunningService | undefined;
   let workDir = '';
-  let serviceOutput = '';
   const servers: Started<unknown>[] = [];
-  let refused443: Awaited<ReturnType<typeof startSilent>>;
-  let refused80: Awaited<ReturnType<typeof startSilent>>;
-  let hang: Awaited<ReturnType<typeof startSilent>>;
+  let refused443: SilentServer;
+  let refused80: SilentServer;
+  let hang: SilentServer;
   const seen: string[] = [];
 
   before(async () => {
@@ -128,44 +123,27 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
     refused80 = await startSilent(REFUSED, 80);
 
     // The production path: configuration from the environment, the test CA via NODE_EXTRA_CA_CERTS.
-    service = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        HOST: '127.0.1.6',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        DNS_SERVERS: dnsmasq.server,
-        DNS_TIMEOUT_MS: '500',
-        DNS_TRIES: '1',
-        PROBE_ALLOW_CIDRS: '127.0.1.0/24',
-        ISPDB_URL: 'https://ispdb.e2e.test/v1.1/',
-        HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS),
-        NODE_EXTRA_CA_CERTS: caFile,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    service = await startService({
+      HOST: '127.0.1.6',
+      DNS_SERVERS: dnsmasq.server,
+      DNS_TIMEOUT_MS: '500',
+      DNS_TRIES: '1',
+      PROBE_ALLOW_CIDRS: '127.0.1.0/24',
+      ISPDB_URL: 'https://ispdb.e2e.test/v1.1/',
+      HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS),
+      NODE_EXTRA_CA_CERTS: caFile,
     });
-    service.stdout?.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
-    service.stderr?.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
-    for (let waited = 0; !baseUrl && waited < 20_000; waited += 100) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      baseUrl = /Server listening at (http:\/\/127\.0\.1\.6:\d+)/.exec(serviceOutput)?.[1] ?? '';
-    }
-    assert.ok(baseUrl, `service did not start: ${serviceOutput}`);
   });
 
   after(async () => {
-    if (service && service.exitCode === null) {
-      service.kill('SIGTERM');
-      await once(service, 'exit');
-    }
+    await service?.stop();
     for (const server of [...servers, hang, refused443, refused80]) await server?.stop();
     await dnsmasq?.stop();
     ca?.dispose();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  const lookup = async (query: string) => fetch(`${baseUrl}/v1/lookup?${query}`);
+  const lookup = async (query: string) => fetch(`${service?.url}/v1/lookup?${query}`);
   const found = async (query: string): Promise<LookupResult> => {
     const response = await lookup(query);
     const text = await response.text();
@@ -276,10 +254,14 @@ describe('discovery end to end: real dnsmasq, real service process', { skip: !dn
     assert.ok(hang.connections >= 1);
   });
 
-  it('never connects to a host that resolves to a refused address', async () => {
+  it('reports hosts that resolve to a refused address as blocked and never connects to them', async () => {
     const response = await lookup('domain=blocked.e2e.test');
     assert.equal(response.status, 404);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const body = (await response.json()) as { sources: { name: string; outcome: string }[] };
+    const outcome = (name: string) => body.sources.find((source) => source.name === name)?.outcome;
+    // autoconfig.blocked.e2e.test over https and http, and blocked.e2e.test's well-known location.
+    assert.deepEqual([outcome('autoconfig'), outcome('autoconfig-well-known'), outcome('http-autoconfig')], ['blocked', 'blocked', 'blocked']);
+    // Read once the lookup has answered: every connection it made had been accepted by then.
     assert.equal(refused443.connections + refused80.connections, 0);
   });
 

@@ -1,46 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { checkSchema, lookupResultSchema, type Check } from '../../src/api/schemas.js';
 import { DOVECOT_WORLD, startDovecotWorld, type DovecotWorld } from '../helpers/dovecot.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { startService, type RunningService } from '../helpers/service-process.js';
 
 /** This suite's loopback world (127.0.3.0/24). */
 const GOOD = DOVECOT_WORLD.good;
 /** Outside PROBE_ALLOW_CIDRS (127.0.3.0/25), so the address policy refuses it. */
 const REFUSED = DOVECOT_WORLD.refused;
 
-/** The real service as a child process, configured only through its environment. */
-async function startService(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ISPDB_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  for (let i = 0; i < 300; i += 1) {
-    const url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    if (url) return { url, child, output: () => output };
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error(`the service did not start:\n${output}`);
-}
-
 describe('live checks against a real Dovecot, names from a real dnsmasq', { timeout: 120_000 }, () => {
   let dir: string;
   let world: DovecotWorld | undefined;
-  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  let service: RunningService | undefined;
   let refusedListener: net.Server | undefined;
   let refusedConnections = 0;
 
@@ -84,10 +60,7 @@ describe('live checks against a real Dovecot, names from a real dnsmasq', { time
   });
 
   after(async () => {
-    if (service) {
-      service.child.kill('SIGTERM');
-      await once(service.child, 'exit');
-    }
+    await service?.stop();
     await world?.stop();
     await new Promise<void>((resolve) => (refusedListener ? refusedListener.close(() => resolve()) : resolve()));
     rmSync(dir, { recursive: true, force: true });

@@ -3,8 +3,7 @@
 // publish, and the discovery of a second instance, pointed at that dnsmasq and trusting the test CA,
 // reads every served format back: it must find the servers the first instance serves.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { loadProviderDb, type ProviderDb } from '../../src/provider-db/provider-
 import { createDefaultSources, createHttpClient } from '../../src/sources/index.js';
 import { buildTestApp } from '../helpers/app.js';
 import { dnsmasqAvailable, startDnsmasq, type Dnsmasq, type DnsmasqRecords } from '../helpers/dnsmasq.js';
+import { startService, type RunningService } from '../helpers/service-process.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 // Loopback world of this file (127.0.20.0/24 only): the serving process on 127.0.20.10:443 (HTTPS,
@@ -57,8 +57,7 @@ function dnsmasqRecords(published: PublishResult): DnsmasqRecords {
 describe('serving end to end: a second instance discovers alpha.test from the first through real DNS and HTTPS', { skip: !dnsmasqAvailable() && 'needs dnsmasq and root', timeout: 180_000 }, () => {
   let ca: TestCa;
   let workDir = '';
-  let service: ChildProcess;
-  let serviceOutput = '';
+  let service: RunningService | undefined;
   let dnsmasq: Dnsmasq;
   let published: PublishResult;
   let reference: LookupResult;
@@ -88,36 +87,22 @@ describe('serving end to end: a second instance discovers alpha.test from the fi
     };
     file('ca.pem', ca.cert);
     // The production path: configuration from the environment, HTTPS terminated by the service itself.
-    service = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        HOST: SERVING,
-        PORT: '443',
-        LOG_LEVEL: 'info',
-        PROVIDERS_DIR: join(ROOT, 'test/fixtures/providers-serve'),
-        SERVE_DOMAINS: 'alpha.test',
-        SERVE_HOSTNAME: SERVICE_HOST,
-        TLS_CERT_FILE: file('tls.pem', tls.cert),
-        TLS_KEY_FILE: file('tls.key', tls.key),
-        MOBILECONFIG_SIGN_CERT: file('signing.pem', signing.cert),
-        MOBILECONFIG_SIGN_KEY: file('signing.key', signing.key),
-        // It never resolves anything for what it serves; a closed port keeps it off the system resolver.
-        DNS_SERVERS: `${SERVING}:9`,
-        ISPDB_URLS: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    service = await startService({
+      HOST: SERVING,
+      PORT: '443',
+      LOG_LEVEL: 'info',
+      PROVIDERS_DIR: join(ROOT, 'test/fixtures/providers-serve'),
+      SERVE_DOMAINS: 'alpha.test',
+      SERVE_HOSTNAME: SERVICE_HOST,
+      TLS_CERT_FILE: file('tls.pem', tls.cert),
+      TLS_KEY_FILE: file('tls.key', tls.key),
+      MOBILECONFIG_SIGN_CERT: file('signing.pem', signing.cert),
+      MOBILECONFIG_SIGN_KEY: file('signing.key', signing.key),
+      // It never resolves anything for what it serves; a closed port keeps it off the system resolver.
+      DNS_SERVERS: `${SERVING}:9`,
+      ISPDB_URLS: '',
     });
-    service.stdout?.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
-    service.stderr?.on('data', (chunk: Buffer) => (serviceOutput += chunk.toString()));
-    const listening = new Promise<void>((resolve, reject) => {
-      const onData = () => {
-        if (serviceOutput.includes(`Server listening at https://${SERVING}:443`)) resolve();
-      };
-      service.stdout?.on('data', onData);
-      service.once('exit', (code) => reject(new Error(`service exited (${code}): ${serviceOutput}`)));
-    });
-    await listening;
+    assert.equal(service.url, `https://${SERVING}:443`);
 
     const publish = await fetchServing(SERVICE_HOST, '/v1/publish?domain=alpha.test');
     assert.equal(publish.status, 200, publish.body.toString());
@@ -131,10 +116,7 @@ describe('serving end to end: a second instance discovers alpha.test from the fi
 
   after(async () => {
     for (const app of apps) await app.close();
-    if (service && service.exitCode === null) {
-      service.kill('SIGTERM');
-      await once(service, 'exit');
-    }
+    await service?.stop();
     await dnsmasq?.stop();
     ca?.dispose();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -157,7 +139,7 @@ describe('serving end to end: a second instance discovers alpha.test from the fi
 
   const discover = async (app: FastifyInstance): Promise<LookupResult> => {
     const response = await app.inject({ method: 'GET', url: `/v1/lookup?email=${encodeURIComponent(EMAIL)}` });
-    assert.equal(response.statusCode, 200, `${response.body}\n${dnsmasq.log()}\n${serviceOutput.slice(-2000)}`);
+    assert.equal(response.statusCode, 200, `${response.body}\n${dnsmasq.log()}\n${service?.output.all().slice(-2000)}`);
     return lookupResultSchema.parse(response.json());
   };
 

@@ -1,32 +1,25 @@
 // The service process refuses a serving set-up it cannot honour, before it listens anywhere.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { spawnService } from '../helpers/service-process.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVE_FIXTURES = fileURLToPath(new URL('../fixtures/providers-serve/', import.meta.url));
 
 /** Runs src/server.ts (127.0.20.11 if it ever got as far as listening) and returns its exit code and stderr. */
 async function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.20.11', PORT: '0', ISPDB_URLS: '', DNS_SERVERS: '127.0.20.11:9', PROVIDERS_DIR: SERVE_FIXTURES, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // Should it start after all, it must not outlive the test.
-  child.stdout.on('data', (chunk: Buffer) => {
-    if (chunk.toString().includes('Server listening')) child.kill('SIGKILL');
-  });
-  const [code] = await once(child, 'exit');
-  return { code: code as number | null, stderr };
+  const service = spawnService({ HOST: '127.0.20.11', ISPDB_URLS: '', DNS_SERVERS: '127.0.20.11:9', PROVIDERS_DIR: SERVE_FIXTURES, ...env });
+  // Should it start after all, it must not outlive the test (the wait ends, unmet, when it exits).
+  service.output.waitFor(/Server listening/).then(
+    () => service.child.kill('SIGKILL'),
+    () => {},
+  );
+  const code = await service.exited;
+  return { code, stderr: service.output.stderr() };
 }
 
 describe('the service process with a serving set-up it cannot honour', { timeout: 60_000 }, () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadProviderDb } from '../../src/provider-db/provider-db.js';
-import { en, STRINGS } from '../../widget/src/i18n.js';
+import { en, fill, STRINGS } from '../../widget/src/i18n.js';
 import { launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
 
 const WIDGET = 'mail-settings-lookup';
@@ -70,7 +70,9 @@ describe('widget: "Set up automatically" for a served domain', { timeout: 120_00
     assert.ok((await auto(page).textContent())?.includes(en.autoClients));
     await page.locator(WIDGET).locator('input').fill('jane@gmail.com');
     await page.locator(WIDGET).locator('input').press('Enter');
-    await page.locator(WIDGET).locator('[role=status]').filter({ hasText: 'Gmail' }).waitFor();
+    // The answer's status line (the loading line, "Looking up settings for jane@gmail.com…", also
+    // matches 'Gmail' case-insensitively, while the previous cards are still shown).
+    await page.locator(WIDGET).locator('[role=status]').filter({ hasText: fill(en.found, { name: 'Gmail', protocol: 'IMAP' }) }).waitFor();
     assert.equal(await auto(page).count(), 0);
     await context.close();
   });

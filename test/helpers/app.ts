@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { testConfig, type EnvName } from '../../src/config/env.js';
 import { loadProviderDb, type ProviderDb } from '../../src/provider-db/provider-db.js';
+import { NO_DNS_SERVER } from './fakes.js';
+
+export { NO_DNS_SERVER };
 
 /** Provider files written for tests (domains under .test). */
 export const FIXTURE_PROVIDERS_DIR = fileURLToPath(new URL('../fixtures/providers/', import.meta.url));
@@ -11,9 +14,6 @@ export const FIXTURE_PROVIDERS_DIR = fileURLToPath(new URL('../fixtures/provider
 export async function loadTestProviderDb(): Promise<ProviderDb> {
   return loadProviderDb({ extraDir: FIXTURE_PROVIDERS_DIR });
 }
-
-/** A DNS server address where nothing listens: every query fails at once, nothing leaves the host. */
-export const NO_DNS_SERVER = '127.0.1.1:9';
 
 /** Builds the app for app.inject tests: silent logs, test fixtures, no outbound network by default. */
 export async function buildTestApp(

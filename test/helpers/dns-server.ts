@@ -2,7 +2,6 @@ import dns2 from 'dns2';
 
 const { Packet } = dns2;
 const RCODE = { NXDOMAIN: 3, SERVFAIL: 2 };
-type Answer = Parameters<InstanceType<typeof Packet>['answers']['push']>[0];
 
 /** One record of the test zone. */
 export type ZoneRecord =
@@ -67,10 +66,13 @@ export class TestDnsServer {
       for (const record of entry) {
         if (record.type !== type) continue;
         const base = { name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: record.ttl ?? 300 };
-        if (record.type === 'A' || record.type === 'AAAA') response.answers.push({ ...base, address: record.address } as unknown as Answer);
-        else if (record.type === 'MX') response.answers.push({ ...base, exchange: record.exchange, priority: record.priority } as unknown as Answer);
-        else if (record.type === 'TXT') response.answers.push({ ...base, data: record.data } as unknown as Answer);
-        else response.answers.push({ ...base, target: record.target, port: record.port, priority: record.priority, weight: record.weight } as unknown as Answer);
+        const data =
+          record.type === 'A' || record.type === 'AAAA' ? { address: record.address }
+          : record.type === 'MX' ? { exchange: record.exchange, priority: record.priority }
+          : record.type === 'TXT' ? { data: record.data }
+          : { target: record.target, port: record.port, priority: record.priority, weight: record.weight };
+        // A real dns2 resource (it brings its own encoder), not a look-alike object.
+        response.answers.push(new Packet.Resource({ ...base, ...data }));
       }
       void send(response);
     });

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectOutput } from './child-output.js';
 
 /** Records a test dnsmasq serves; every other name under the local zones is NXDOMAIN. */
 export interface DnsmasqZone {
@@ -51,18 +52,11 @@ export async function startDnsmasq(address: string, port: number, zone: DnsmasqZ
   writeFileSync(join(dir, 'dnsmasq.conf'), `${lines.join('\n')}\n`);
   const child: ChildProcess = spawn(
     '/usr/sbin/dnsmasq',
-    ['--keep-in-foreground', `--conf-file=${join(dir, 'dnsmasq.conf')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, `--log-facility=${join(dir, 'dnsmasq.log')}`, '--user=root'],
+    // The log (queries included) goes to stderr, where the start line is awaited.
+    ['--keep-in-foreground', `--conf-file=${join(dir, 'dnsmasq.conf')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--log-facility=-', '--user=root'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const log = () => {
-    try {
-      return readFileSync(join(dir, 'dnsmasq.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const output = collectOutput(child);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -70,22 +64,18 @@ export async function startDnsmasq(address: string, port: number, zone: DnsmasqZ
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  // Ready when it answers a query (any answer, NXDOMAIN included).
-  const resolver = new Resolver({ timeout: 200, tries: 1 });
-  resolver.setServers([`${address}:${port}`]);
-  for (let i = 0; i < 50; i += 1) {
-    if (child.exitCode !== null) throw new Error(`dnsmasq exited: ${stderr}`);
-    try {
-      await resolver.resolve4('ready-probe.test');
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND' || (error as NodeJS.ErrnoException).code === 'ENODATA') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    if (i === 49) {
-      await stop();
-      throw new Error(`dnsmasq did not answer on ${address}:${port}: ${stderr}`);
-    }
+  try {
+    // dnsmasq binds its listener before it logs "started"; one query proves it answers (any
+    // answer, NXDOMAIN included).
+    await output.waitFor(/started, version/, { timeoutMs: 5_000, what: "dnsmasq's start line" });
+    const resolver = new Resolver({ timeout: 1_000, tries: 1 });
+    resolver.setServers([`${address}:${port}`]);
+    await resolver.resolve4('ready-probe.test').catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOTFOUND' && error.code !== 'ENODATA') throw new Error(`dnsmasq did not answer on ${address}:${port}: ${error.code}\n${output.all()}`);
+    });
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  return { server: `${address}:${port}`, dir, log, stop };
+  return { server: `${address}:${port}`, dir, log: () => output.all(), stop };
 }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { collectOutput } from './child-output.js';
 
 /** Where Debian's dnsmasq-base installs the binary. */
 export const DNSMASQ = '/usr/sbin/dnsmasq';
@@ -59,22 +61,20 @@ export async function startDnsmasq(address: string, port: number, records: Dnsma
     }),
   ];
   const child: ChildProcess = spawn(DNSMASQ, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let waited = 0; !/started, version/.test(output); waited += 20) {
-    if (child.exitCode !== null || waited > 5000) {
-      child.kill('SIGKILL');
-      throw new Error(`dnsmasq did not start: ${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const output = collectOutput(child);
+  const exited = once(child, 'exit');
+  // dnsmasq binds its listener before it logs "started" (with --log-facility=-, on stderr).
+  try {
+    await output.waitFor(/started, version/, { timeoutMs: 5_000, what: 'dnsmasq\'s start line' });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   }
   return {
     server: `${address}:${port}`,
-    log: () => output,
+    log: () => output.all(),
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { collectOutput } from './child-output.js';
 
 /** PEM key and certificate files of one test server identity. */
 export interface CertFiles {
@@ -143,14 +144,13 @@ export async function startDovecot(dir: string, listen: DovecotListen[]): Promis
   chmodSync(dir, 0o755);
   for (const sub of ['run', 'state', 'mail']) mkdirSync(join(dir, sub), { recursive: true });
   writeFileSync(join(dir, 'users'), '');
-  const logPath = join(dir, 'dovecot.log');
   const listener = (name: string, port: number, ssl: boolean) =>
     `  inet_listener ${name} {\n    port = ${port}\n${ssl ? '    ssl = yes\n' : ''}  }`;
   const config = [
     `base_dir = ${join(dir, 'run')}`,
     `state_dir = ${join(dir, 'state')}`,
-    `log_path = ${logPath}`,
-    `info_log_path = ${logPath}`,
+    // Every log line on the child's stderr, where the start line is awaited.
+    'log_path = /dev/stderr',
     'protocols = imap pop3 submission',
     `listen = ${listen.map((entry) => entry.address).join(', ')}`,
     'hostname = mail.dovecot.test',
@@ -174,37 +174,28 @@ export async function startDovecot(dir: string, listen: DovecotListen[]): Promis
   const configPath = join(dir, 'dovecot.conf');
   writeFileSync(configPath, config);
   const child = spawn('/usr/sbin/dovecot', ['-F', '-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const log = () => {
-    try {
-      return readFileSync(logPath, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const output = collectOutput(child);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
   };
-  // Ready when every address greets on the plaintext IMAP port with the final greeting.
-  for (const entry of listen) {
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i += 1) {
-      if (child.exitCode !== null) throw new Error(`dovecot exited: ${stderr}\n${log()}`);
-      ready = await greets(entry.address, DOVECOT_PORTS.imap, /Dovecot test ready/);
-      if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    // The master binds every listener before it logs "starting up"; a connection made then waits in
+    // the backlog until a login process greets it, so one greeting per address proves it serves.
+    await output.waitFor(/starting up/, { timeoutMs: 10_000, what: "Dovecot's start line" });
+    for (const entry of listen) {
+      if (!(await greets(entry.address, DOVECOT_PORTS.imap, /Dovecot test ready/))) throw new Error(`dovecot did not greet on ${entry.address}:\n${output.all()}`);
     }
-    if (!ready) {
-      await stop();
-      throw new Error(`dovecot did not greet on ${entry.address}: ${stderr}\n${log()}`);
-    }
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  return { log, stop };
+  return { log: () => output.all(), stop };
 }
 
+/** Whether a server greets with `pattern` within 10 s (a guard: a greeting normally comes at once). */
 function greets(address: string, port: number, pattern: RegExp): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: address, port });
@@ -214,7 +205,7 @@ function greets(address: string, port: number, pattern: RegExp): Promise<boolean
       socket.destroy();
       resolve(value);
     };
-    const timer = setTimeout(() => done(false), 1_000);
+    const timer = setTimeout(() => done(false), 10_000);
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       if (pattern.test(text)) done(true);

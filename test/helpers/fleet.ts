@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { startService } from './service-process.js';
 
 /** One service process (src/server.ts, as `npm start` runs it without the build step). */
 export interface Replica {
@@ -12,36 +9,31 @@ export interface Replica {
   port: number;
   child: ChildProcess;
   output(): string;
+  /** Resolves when the replica has printed a line matching `pattern` (an event: no polling); rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts one replica on address:port with the given environment and waits until /health answers. */
+/**
+ * Starts one replica on address:port with the given environment, through the one service spawner
+ * (which leaves load shedding off: these tests are about sharing, and a busy test machine's
+ * event-loop delay is not the overload shedding is for); resolves once it listens.
+ */
 export async function startReplica(address: string, port: number, env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    // Load shedding off: these tests are about sharing, and a busy test machine's event-loop delay is not overload.
-    env: { ...process.env, HOST: address, PORT: String(port), ISPDB_URL: '', LOG_LEVEL: 'warn', SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://${address}:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    }
+  const service = await startService({ HOST: address, PORT: String(port), ...env });
+  return {
+    url: service.url,
+    address,
+    port,
+    child: service.child,
+    output: () => service.output.all(),
+    waitFor: async (pattern, timeoutMs = 10_000) => {
+      await service.output.waitFor(pattern, { timeoutMs });
+    },
+    stop: async () => {
+      await service.stop();
+    },
   };
-  for (let i = 0; i < 300; i += 1) {
-    if (child.exitCode !== null) throw new Error(`replica ${url} exited: ${output}`);
-    const status = await get(url, '/health').then((response) => response.status, () => 0);
-    if (status === 200) return { url, address, port, child, output: () => output, stop };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await stop();
-  throw new Error(`replica ${url} did not become healthy: ${output}`);
 }
 
 /** A GET with an optional client (source) address; resolves with status and body text. */

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { collectOutput } from './child-output.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ function resp(args: string[]): string {
   return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
 }
 
-/** One command on its own connection; resolves with the reply once a complete line (or bulk) arrived. */
+/** One command on its own connection; resolves with the reply once a complete line (or bulk) arrived (`timeoutMs`: a guard). */
 function sendCommand(address: string, port: number, args: string[], timeoutMs = 2_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address, port });
@@ -57,26 +58,23 @@ function sendCommand(address: string, port: number, args: string[], timeoutMs = 
 
 /**
  * Starts redis-server in the foreground as a child of the test, on `address:port` only, without
- * persistence (a restart comes back empty, like a lost Redis), and waits until it answers PING.
+ * persistence (a restart comes back empty, like a lost Redis), and waits until it logs that it is
+ * ready (an event, no polling) and answers one PING.
  */
 export async function startRedis(address: string, port: number): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'redis-'));
   let child: ChildProcess | null = null;
-  let stderr = '';
   const start = async () => {
-    child = spawn(
+    const started = spawn(
       '/usr/bin/redis-server',
-      ['--bind', address, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      ['--bind', address, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    for (let i = 0; i < 100; i += 1) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
-      const pong = await sendCommand(address, port, ['PING'], 500).catch(() => '');
-      if (pong.startsWith('+PONG')) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`redis-server did not answer on ${address}:${port}: ${stderr}`);
+    child = started;
+    const output = collectOutput(started);
+    await output.waitFor(/Ready to accept connections/, { timeoutMs: 10_000, what: "redis-server's ready line" });
+    const pong = await sendCommand(address, port, ['PING']);
+    if (!pong.startsWith('+PONG')) throw new Error(`redis-server on ${address}:${port} answered ${pong}: ${output.all()}`);
   };
   const stop = async () => {
     const running = child;

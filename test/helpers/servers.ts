@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -46,11 +47,28 @@ export function startHttp(address: string, handler: http.RequestListener): Promi
   return listen(http.createServer(handler), 80, address);
 }
 
+/** A listener that accepts and never says anything, with what it saw. */
+export interface SilentServer extends Started<net.Server> {
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Of those, the ones closed so far. */
+  readonly closed: number;
+  /** Resolves with the server's end of the next accepted connection (call it before causing one, so it cannot be missed). */
+  nextConnection(): Promise<net.Socket>;
+}
+
+/** Resolves when a socket has closed (at once if it has); unlike events.once, an 'error' first does not reject. */
+export function closedEvent(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())));
+}
+
 /** A TCP listener that accepts and never says anything; counts connections and closes seen. */
-export async function startSilent(address: string, port = 443): Promise<Started<net.Server> & { connections: number; closed: number }> {
+export async function startSilent(address: string, port = 443): Promise<SilentServer> {
   const counters = { connections: 0, closed: 0 };
+  const events = new EventEmitter();
   const server = net.createServer((socket) => {
     counters.connections += 1;
+    events.emit('connection', socket);
     // Read (and ignore) what arrives, so that the peer closing is noticed.
     socket.resume();
     socket.on('error', () => {});
@@ -59,11 +77,19 @@ export async function startSilent(address: string, port = 443): Promise<Started<
     });
   });
   const started = await listen(server, port, address);
-  // defineProperties (not Object.assign, which would copy the getters' current values).
-  return Object.defineProperties(started, {
-    connections: { get: () => counters.connections },
-    closed: { get: () => counters.closed },
-  }) as Started<net.Server> & { connections: number; closed: number };
+  return {
+    ...started,
+    get connections() {
+      return counters.connections;
+    },
+    get closed() {
+      return counters.closed;
+    },
+    nextConnection: async () => {
+      const [socket] = (await once(events, 'connection')) as [net.Socket];
+      return socket;
+    },
+  };
 }
 
 /** Writes `total` bytes in 64 KiB chunks, respecting back-pressure; resolves with the bytes written before the peer left. */
@@ -86,6 +112,3 @@ export function streamBytes(response: http.ServerResponse, total: number): Promi
     pump();
   });
 }
-
-/** Resolves after ms. */
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -10,7 +10,7 @@ import type { ProviderDb } from '../../src/provider-db/provider-db.js';
 import { loadTestProviderDb } from '../helpers/app.js';
 import { autoconfigXml, ENTITY_BOMB } from '../helpers/autoconfig-docs.js';
 import { TestDnsServer, type ZoneRecord } from '../helpers/dns-server.js';
-import { delay, startHttp, startHttps, startSilent, streamBytes, type Started } from '../helpers/servers.js';
+import { closedEvent, startHttp, startHttps, startSilent, streamBytes, type SilentServer, type Started } from '../helpers/servers.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 // Loopback world of this file: DNS 127.0.1.3; HTTPS autoconfig 127.0.1.20 (:443 and :80), ISPDB
@@ -32,15 +32,21 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
   let providerDb: ProviderDb;
   const dns = new TestDnsServer(DNS);
   const started: Started<unknown>[] = [];
-  let hang: Awaited<ReturnType<typeof startSilent>>;
-  let refused443: Awaited<ReturnType<typeof startSilent>>;
-  let refused80: Awaited<ReturnType<typeof startSilent>>;
+  let hang: SilentServer;
+  let refused443: SilentServer;
+  let refused80: SilentServer;
   const seenUrls: string[] = [];
+  // The crowd domain's autoconfig answer waits for the test's go (see the crowd test).
+  let crowdAsked: () => void = () => {};
+  const crowdFetched = new Promise<void>((resolve) => (crowdAsked = resolve));
+  let openCrowdGate: () => void = () => {};
+  const crowdGate = new Promise<void>((resolve) => (openCrowdGate = resolve));
   const apps: FastifyInstance[] = [];
   let app: FastifyInstance;
   let mxProvider: { id: string; suffix: string };
 
-  const makeApp = async (overrides: Partial<Record<EnvName, string>> = {}) => {
+  /** `beforeReady` may add hooks, e.g. to observe requests (the app is not ready yet). */
+  const makeApp = async (overrides: Partial<Record<EnvName, string>> = {}, beforeReady: (instance: FastifyInstance) => void = () => {}) => {
     const config = testConfig({
       DNS_SERVERS: dns.server,
       DNS_TIMEOUT_MS: '300',
@@ -54,6 +60,7 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
       ...overrides,
     });
     const instance = await buildApp(config, { providerDb, httpCa: ca.cert });
+    beforeReady(instance);
     await instance.ready();
     apps.push(instance);
     return instance;
@@ -117,7 +124,10 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
       }
       // Its IMAP section is invalid (an undefined socketType), so only its SMTP section is usable.
       if (host === 'autoconfig.half.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('half.d.test').replace('<socketType>SSL</socketType>', '<socketType>TLS</socketType>'));
-      if (host === 'autoconfig.crowd.d.test' && path === '/mail/config-v1.1.xml') return void setTimeout(() => xml(autoconfigXml('crowd.d.test')), 200);
+      if (host === 'autoconfig.crowd.d.test' && path === '/mail/config-v1.1.xml') {
+        crowdAsked();
+        return void crowdGate.then(() => xml(autoconfigXml('crowd.d.test')));
+      }
       if (host === 'wk.d.test' && path === '/.well-known/autoconfig/mail/config-v1.1.xml') return xml(autoconfigXml('wk.d.test'));
       if (host === 'autoconfig.mail.hoster.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('hoster.test'));
       if (host === 'autoconfig.http.d.test' && path === '/mail/config-v1.1.xml') return xml(autoconfigXml('http.d.test'));
@@ -329,7 +339,11 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
   it('reports hosts resolving to a refused address as blocked and never connects to them', async () => {
     const response = await lookup('domain=blocked.d.test');
     assert.equal(response.statusCode, 404);
-    await delay(50);
+    const body = response.json() as { sources: { name: string; outcome: string }[] };
+    const outcome = (name: string) => body.sources.find((source) => source.name === name)?.outcome;
+    // autoconfig.blocked.d.test over https and http, and blocked.d.test's well-known location.
+    assert.deepEqual([outcome('autoconfig'), outcome('autoconfig-well-known'), outcome('http-autoconfig')], ['blocked', 'blocked', 'blocked']);
+    // Read once the lookup has answered: the policy refused before any socket was opened.
     assert.equal(refused443.connections, 0);
     assert.equal(refused80.connections, 0);
     const fresh = await app.inject({ method: 'GET', url: '/v1/lookup?domain=blocked.d.test&fresh=true' });
@@ -350,15 +364,15 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     const slow = await makeApp({ HTTP_TIMEOUT_MS: '6000', LOOKUP_TIMEOUT_MS: '8000' });
     await slow.listen({ port: 0, host: '127.0.1.5' });
     const { port } = slow.server.address() as AddressInfo;
-    const before = { connections: hang.connections, closed: hang.closed };
+    const contacted = hang.nextConnection();
     const request = http.get({ host: '127.0.1.5', port, path: '/v1/lookup?domain=hang2.d.test' });
     request.on('error', () => {});
-    for (let waited = 0; hang.connections === before.connections && waited < 2000; waited += 20) await delay(20);
-    assert.ok(hang.connections > before.connections, 'the hanging autoconfig host was contacted');
+    // The hanging autoconfig host was contacted: the discovery is under way.
+    const upstream = await contacted;
+    const upstreamClosed = closedEvent(upstream);
     const disconnectedAt = performance.now();
     request.destroy();
-    for (let waited = 0; hang.closed === before.closed && waited < 3000; waited += 20) await delay(20);
-    assert.ok(hang.closed > before.closed, 'the upstream connection was closed');
+    await upstreamClosed;
     assert.ok(performance.now() - disconnectedAt < 1500, 'closed long before its 6 s timeout');
     assert.equal(slow.services.lookupCache.inFlight, 0);
   });
@@ -371,15 +385,20 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
     await limited.listen({ port: 0, host: '127.0.1.5' });
     const { port } = limited.server.address() as AddressInfo;
     const get = () => http.get({ host: '127.0.1.5', port, localAddress: '127.0.1.6', path: '/v1/lookup?domain=hang3.d.test' });
-    const before = hang.connections;
+    const contacted = hang.nextConnection();
     const first = get();
     first.on('error', () => {});
-    for (let waited = 0; hang.connections === before && waited < 2000; waited += 20) await delay(20);
-    assert.ok(hang.connections > before, 'the first request started a discovery');
+    // The first request started a discovery: it is asking the hanging autoconfig host.
+    const upstream = await contacted;
+    const upstreamClosed = closedEvent(upstream);
     first.destroy();
-    for (let waited = 0; limited.services.lookupCache.inFlight > 0 && waited < 2000; waited += 20) await delay(20);
+    // The discovery was given up (its only client left) once its upstream connection closes; the
+    // marker went with the client's close, before that.
+    await upstreamClosed;
+    assert.equal(limited.services.lookupCache.inFlight, 0);
     const status = await new Promise<number>((resolve, reject) => {
       const second = get();
+      // A guard only: were the marker left, this request would hang on a discovery that no longer runs.
       second.setTimeout(2000, () => second.destroy(new Error('the second request hung: the marker was not released')));
       second.on('response', (response) => {
         response.resume();
@@ -410,8 +429,21 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
   });
 
   it('lets 300 concurrent lookups of one new domain from one client share one discovery, unthrottled', async () => {
-    const crowd = await makeApp({ RATE_LIMIT_MAX: '2' });
-    const responses = await Promise.all(Array.from({ length: 300 }, (_, index) => lookup(`email=user${index}%40crowd.d.test`, crowd)));
+    // Each crowd request is counted in its last hook before the handler, which joins (or starts)
+    // the discovery at once; the autoconfig host answers only when all 300 are in.
+    let counted = 0;
+    let allIn: () => void = () => {};
+    const everyoneIn = new Promise<void>((resolve) => (allIn = resolve));
+    const crowd = await makeApp({ RATE_LIMIT_MAX: '2' }, (instance) =>
+      instance.addHook('preHandler', (request, _reply, done) => {
+        if (request.url.includes('crowd.d.test') && (counted += 1) === 300) allIn();
+        done();
+      }),
+    );
+    const pending = Promise.all(Array.from({ length: 300 }, (_, index) => lookup(`email=user${index}%40crowd.d.test`, crowd)));
+    await Promise.all([everyoneIn, crowdFetched]);
+    openCrowdGate();
+    const responses = await pending;
     assert.deepEqual([...new Set(responses.map((response) => response.statusCode))], [200]);
     // One discovery = one https fetch (it carries the first requester's address; plain HTTP never does).
     assert.equal(seenUrls.filter((url) => url.startsWith('autoconfig.crowd.d.test/') && url.includes('emailaddress=')).length, 1, 'exactly one discovery');
@@ -424,9 +456,11 @@ describe('discovery end to end in-process (dns2 + HTTPS on loopback)', () => {
 
   it('answers 503 busy beyond DISCOVERY_CONCURRENCY, while identical lookups share one discovery', async () => {
     const narrow = await makeApp({ DISCOVERY_CONCURRENCY: '1' });
+    const contacted = hang.nextConnection();
     const first = lookup('domain=hang.d.test', narrow);
     const same = lookup('domain=hang.d.test', narrow);
-    await delay(100);
+    // The one discovery is running: it is asking the hanging autoconfig host.
+    await contacted;
     const other = await lookup('domain=srv.d.test', narrow);
     assert.equal(other.statusCode, 503);
     assert.equal(other.json().error.code, 'busy');

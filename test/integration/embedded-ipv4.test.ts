@@ -3,18 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { HttpClient } from '../../src/net/http.js';
 import { AddressPolicy } from '../../src/net/policy.js';
+import { resolvingTo } from '../helpers/fakes.js';
 
 // Loopback world of this file: an HTTP listener on 127.0.8.10 (allow-listed via 127.0.8.0/24) that
 // records the peer address of every connection. DNS is a fake answering AAAA-style text.
 const LISTEN = '127.0.8.10';
-
-/** A resolver whose every name resolves to the given address texts (as c-ares would hand them over). */
-function fakeDns(records: string[]): DnsResolver {
-  return { addresses: async () => ({ ok: true, records, ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
-}
 
 describe('the socket connects to exactly the address the policy judged', () => {
   let server: http.Server;
@@ -31,7 +26,7 @@ describe('the socket connects to exactly the address the policy judged', () => {
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const network = (records: string[]) => new Network(fakeDns(records), new AddressPolicy(['127.0.8.0/24']));
+  const network = (records: string[]) => new Network(resolvingTo(...records), new AddressPolicy(['127.0.8.0/24']));
 
   it('Network.connect refuses an IPv4-compatible answer (::127.0.8.10 is ::7f00:80a, not 127.0.8.10)', async () => {
     for (const record of ['::127.0.8.10', '::7f00:80a', '0:0:0:0:0:0:127.0.8.10']) {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Network } from '../../src/net/connect.js';
 import { DnsResolver } from '../../src/net/dns.js';
 import { HttpClient } from '../../src/net/http.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
-import { delay, startHttp, startHttps, startSilent, streamBytes, type Started } from '../helpers/servers.js';
+import { startHttp, startHttps, startSilent, streamBytes, type SilentServer, type Started } from '../helpers/servers.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 // Loopback world of this file: DNS 127.0.1.2, HTTPS 127.0.1.10 (good) and .11 (hangs), HTTP .12,
@@ -21,13 +22,15 @@ describe('HttpClient against hostile servers (loopback)', () => {
   let ca: TestCa;
   const dns = new TestDnsServer(DNS);
   const stops: Started<unknown>[] = [];
-  let refused: Awaited<ReturnType<typeof startSilent>>;
-  let hang: Awaited<ReturnType<typeof startSilent>>;
+  let refused: SilentServer;
+  let hang: SilentServer;
   let client: HttpClient;
   let untrustingClient: HttpClient;
   let network: Network;
   const hits = new Map<string, number>();
-  const bigWritten: number[] = [];
+  /** What the servers did, as events a test awaits: 'big-ended' (bytes written), 'drip-started'. */
+  const serverEvents = new EventEmitter();
+  let plainRequests = 0;
 
   before(async () => {
     ca = createTestCa();
@@ -55,12 +58,14 @@ describe('HttpClient against hostile servers (loopback)', () => {
             response.setHeader('content-type', 'text/xml');
             return response.end('<ok/>');
           case '/big':
-            return void streamBytes(response, 20 * 1024 * 1024).then((written) => bigWritten.push(written));
+            return void streamBytes(response, 20 * 1024 * 1024).then((written) => serverEvents.emit('big-ended', written));
           case '/declared-big':
             response.setHeader('content-length', String(20 * 1024 * 1024));
             return response.write('x');
           case '/drip': {
             response.writeHead(200);
+            serverEvents.emit('drip-started');
+            // The slow drip is the behaviour under test: a byte every 100 ms, never an end.
             const timer = setInterval(() => response.write('.'), 100);
             response.on('close', () => clearInterval(timer));
             return;
@@ -122,7 +127,12 @@ describe('HttpClient against hostile servers (loopback)', () => {
     );
     dns.set('alias.h.test', [{ type: 'A', address: GOOD }]);
     stops.push(await startHttps('127.0.1.13', wrongName, (_request, response) => response.end('<ok/>')));
-    stops.push(await startHttp(PLAIN, (_request, response) => response.end('<plain/>')));
+    stops.push(
+      await startHttp(PLAIN, (_request, response) => {
+        plainRequests += 1;
+        response.end('<plain/>');
+      }),
+    );
     refused = await startSilent(REFUSED);
     hang = await startSilent(HANG);
     network = new Network(new DnsResolver({ servers: [dns.server], timeoutMs: 300, tries: 1 }), new AddressPolicy(['127.0.1.0/24']));
@@ -170,12 +180,13 @@ describe('HttpClient against hostile servers (loopback)', () => {
 
   it('cuts a 20 MB body at the 256 KiB cap while streaming', async () => {
     const started = performance.now();
+    const ended = once(serverEvents, 'big-ended');
     const result = await client.get('https://good.h.test/big');
     assert.equal(result.ok || result.code, 'too_large');
-    await delay(100);
-    assert.equal(bigWritten.length, 1);
-    assert.ok((bigWritten[0] ?? Infinity) < 8 * 1024 * 1024, `server wrote ${bigWritten[0]} bytes before being cut off`);
     assert.ok(performance.now() - started < TIMEOUT_MS);
+    // The server's side ends when the client has gone: how much it managed to write by then.
+    const [written] = (await ended) as [number];
+    assert.ok(written < 8 * 1024 * 1024, `server wrote ${written} bytes before being cut off`);
   });
 
   it('refuses a declared over-size body before reading it', async () => {
@@ -220,8 +231,10 @@ describe('HttpClient against hostile servers (loopback)', () => {
   });
 
   it('never follows https to http', async () => {
+    const before = plainRequests;
     const result = await client.get('https://good.h.test/to-http');
     assert.equal(result.ok || result.code, 'redirect_refused');
+    assert.equal(plainRequests, before, 'the http target was never asked');
   });
 
   it('refuses a redirect to a host resolving to a refused address, which is never contacted', async () => {
@@ -248,7 +261,7 @@ describe('HttpClient against hostile servers (loopback)', () => {
     }
     const literal = await client.get('https://127.0.2.200/ok');
     assert.equal(literal.ok || literal.code, 'blocked');
-    await delay(50);
+    // Read once the fetches have finished: the policy refused before any socket was opened.
     assert.equal(refused.connections, before);
   });
 
@@ -291,11 +304,16 @@ describe('HttpClient against hostile servers (loopback)', () => {
 
   it('stops at once when the caller aborts', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
-    const started = performance.now();
+    // Aborted once the server has started its slow answer, long before the total timeout.
+    let abortedAt = 0;
+    void once(serverEvents, 'drip-started').then(() => {
+      abortedAt = performance.now();
+      controller.abort();
+    });
     const result = await client.get('https://good.h.test/drip', { signal: controller.signal });
     assert.equal(result.ok || result.code, 'aborted');
-    assert.ok(performance.now() - started < 400);
+    assert.ok(abortedAt > 0, 'the abort came while the body was dripping');
+    assert.ok(performance.now() - abortedAt < 400, `ended ${Math.round(performance.now() - abortedAt)} ms after the abort`);
   });
 
   it('fetches plain HTTP when asked (the http-autoconfig source marks it untrusted)', async () => {

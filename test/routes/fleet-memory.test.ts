@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { lookupResultSchema } from '../../src/api/schemas.js';
@@ -9,12 +10,22 @@ import type { CacheLayer } from '../../src/store/types.js';
 import { buildTestApp } from '../helpers/app.js';
 import { passingCheck } from '../helpers/fakes.js';
 
+/** A memory store that tells the test each time a replica starts waiting for a lock holder. */
+class WatchedStore extends MemoryStore {
+  readonly waits = new EventEmitter();
+
+  override waitForFinish(key: string, waitMs: number, signal?: AbortSignal): Promise<void> {
+    this.waits.emit('wait');
+    return super.waitForFinish(key, waitMs, signal);
+  }
+}
+
 /**
  * Three apps in one process sharing one MemoryStore behave like three replicas sharing Redis (the
  * e2e test runs the real thing: test/e2e/fleet-redis.test.ts).
  */
 describe('several replicas sharing one store (in process)', () => {
-  const store = new MemoryStore({ prefix: 'fleet-test:' });
+  const store = new WatchedStore({ prefix: 'fleet-test:' });
   const discoveries: string[] = [];
   let release!: () => void;
   let gate = Promise.resolve();
@@ -52,10 +63,21 @@ describe('several replicas sharing one store (in process)', () => {
 
   it('discovers a new domain once for 90 concurrent lookups spread over the replicas', async () => {
     gate = new Promise<void>((resolve) => (release = resolve));
+    // Every replica reaches the store before the discovery ends: one holds the lock (and discovers),
+    // the two others wait for it.
+    let waiting = 0;
+    const twoWaiting = new Promise<void>((resolve) => {
+      const onWait = () => {
+        waiting += 1;
+        if (waiting < 2) return;
+        store.waits.off('wait', onWait);
+        resolve();
+      };
+      store.waits.on('wait', onWait);
+    });
     const all = Promise.all(Array.from({ length: 90 }, (_, i) => lookup(i % 3, 'domain=once.test', `192.0.2.${100 + (i % 30)}`)));
-    // Every replica has reached the store (one holds the lock, two wait) before the discovery ends.
-    while (discoveries.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await twoWaiting;
+    assert.deepEqual(discoveries, ['once.test'], 'the lock holder is discovering');
     release();
     const responses = await all;
     assert.deepEqual(responses.map((response) => response.statusCode), Array(90).fill(200));

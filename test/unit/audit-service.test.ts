@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { auditResultSchema } from '../../src/api/audit.js';
 import type { Check } from '../../src/api/schemas.js';
 import pino from 'pino';
@@ -49,8 +50,10 @@ describe('AuditService', () => {
   it('runs every source to its end (no early stop), checks each distinct server once, guesses only when nothing is published', async () => {
     let guessed = 0;
     let slowEnded = false;
+    // Answers an event-loop turn after the others, which answer at once: a lookup would have
+    // stopped at the provider database's answer by then; the audit waits.
     const slow = source('srv', 30, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await nextTurn();
       slowEnded = true;
       return { outcome: 'found', servers: [candidate('imap.audit.test')] };
     });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseAutodiscoverXml } from '../../src/formats/autodiscover-xml.js';
 import {
   AUTODISCOVER_MAX_BYTES,
@@ -12,8 +13,7 @@ import {
 } from '../../src/formats/document-limits.js';
 import { paccTxtValue, parsePaccJson } from '../../src/formats/pacc-json.js';
 import { discoverySize, toLookupResult } from '../../src/lookup/lookup-service.js';
-import type { DnsResolver } from '../../src/net/dns.js';
-import type { FetchOptions, HttpClient, HttpResult } from '../../src/net/http.js';
+import type { FetchOptions, HttpResult } from '../../src/net/http.js';
 import { Resolver, type Discovery } from '../../src/resolver/resolver.js';
 import { fetchAutoconfig } from '../../src/sources/autoconfig-fetch.js';
 import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
@@ -21,6 +21,7 @@ import { createAutodiscoverSource } from '../../src/sources/autodiscover.js';
 import { createPaccSource } from '../../src/sources/pacc.js';
 import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';
 import { autoconfigXml, autodiscoverXml, paccJson } from '../helpers/autoconfig-docs.js';
+import { FakeDns, FakeHttp, found } from '../helpers/fakes.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const subject = { domain: 'example.test', email: 'jane@example.test', localPart: 'jane' };
@@ -175,13 +176,11 @@ describe('no parsing once the lookup is decided', () => {
     const url = 'https://autoconfig.example.test/mail/config-v1.1.xml';
     const body = countedBody({ ok: true, status: 200, body: autoconfigXml('example.test'), url, contentType: 'text/xml', redirects: 0 });
     const asked: FetchOptions[] = [];
-    const http = {
-      async get(_url: string, options: FetchOptions) {
-        asked.push(options);
-        controller.abort();
-        return body.result;
-      },
-    } as unknown as HttpClient;
+    const http = new FakeHttp((request) => {
+      asked.push(request);
+      controller.abort();
+      return body.result;
+    });
     const result = await fetchAutoconfig({ http, url, shownUrl: url, source: 'autoconfig', trusted: true, domain: 'example.test', signal: controller.signal });
     assert.equal(asked[0]?.maxBytes, DOCUMENT_MAX_BYTES);
     assert.equal(result.outcome, 'timeout');
@@ -191,25 +190,25 @@ describe('no parsing once the lookup is decided', () => {
   it('a lower-ranked autoconfig source whose body arrives as a better source answers is never parsed (resolver)', async () => {
     const url = 'https://autoconfig.example.test/mail/config-v1.1.xml';
     const body = countedBody({ ok: true, status: 200, body: autoconfigXml('example.test'), url, contentType: 'text/xml', redirects: 0 });
-    const http = {
-      async get(_url: string, options: FetchOptions) {
-        await untilAbort(options.signal);
-        return body.result;
-      },
-    } as unknown as HttpClient;
+    const http = new FakeHttp(async (request) => {
+      await untilAbort(request.signal);
+      return body.result;
+    });
     const better: Source = {
       name: 'better',
       priority: 1,
       lookup: async () => ({ outcome: 'found', servers: [candidate('imap.better.test')] }),
     };
+    // What the worse source did with the body, once it had it: awaited below, not guessed at.
+    let worseEnded: Promise<SourceResult> | undefined;
     const worse: Source = {
       name: 'worse',
       priority: 50,
-      lookup: ({ signal }) => fetchAutoconfig({ http, url, shownUrl: url, source: 'autoconfig', trusted: true, domain: 'example.test', signal }),
+      lookup: ({ signal }) => (worseEnded = fetchAutoconfig({ http, url, shownUrl: url, source: 'autoconfig', trusted: true, domain: 'example.test', signal })),
     };
     const discovery = await new Resolver([better, worse]).resolve({ subject, deadlineMs: 2000, log });
     assert.equal(discovery.incoming[0]?.host, 'imap.better.test');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal((await worseEnded)?.outcome, 'timeout', 'the worse source ended as aborted');
     assert.equal(body.reads(), 0);
   });
 
@@ -218,16 +217,16 @@ describe('no parsing once the lookup is decided', () => {
     const url = 'https://autodiscover.example.test/autodiscover/autodiscover.xml';
     const bodies: ReturnType<typeof countedBody>[] = [];
     const asked: FetchOptions[] = [];
-    const http = {
-      async post(target: string, _body: string, options: FetchOptions) {
-        asked.push(options);
-        controller.abort();
-        const body = countedBody({ ok: true, status: 200, body: autodiscoverXml('example.test'), url: target, contentType: 'text/xml', redirects: 0 });
-        bodies.push(body);
-        return body.result;
-      },
-    } as unknown as HttpClient;
-    const dns = { srv: async () => ({ ok: false, kind: 'not-found', code: 'ENOTFOUND', message: 'nx' }) } as unknown as DnsResolver;
+    const http = new FakeHttp((request) => {
+      assert.equal(request.method, 'POST');
+      asked.push(request);
+      controller.abort();
+      const body = countedBody({ ok: true, status: 200, body: autodiscoverXml('example.test'), url: request.url, contentType: 'text/xml', redirects: 0 });
+      bodies.push(body);
+      return body.result;
+    });
+    // No _autodiscover._tcp record: every SRV question is NXDOMAIN.
+    const dns = new FakeDns();
     const context: SourceContext = { subject, signal: controller.signal, log };
     const result = await createAutodiscoverSource({ http, dns }).lookup(context);
     assert.ok(asked.length > 0 && asked.every((options) => options.maxBytes === AUTODISCOVER_MAX_BYTES));
@@ -240,16 +239,14 @@ describe('no parsing once the lookup is decided', () => {
     const document = Buffer.from(paccJson('example.test'));
     const asked: FetchOptions[] = [];
     let reads = 0;
-    const http = {
-      async get(url: string, options: FetchOptions) {
-        asked.push(options);
-        controller.abort();
-        const result = { ok: true, status: 200, body: document.toString(), url, contentType: 'application/json', redirects: 0 } as Extract<HttpResult, { ok: true }>;
-        Object.defineProperty(result, 'bytes', { get: () => ((reads += 1), document), enumerable: true });
-        return result;
-      },
-    } as unknown as HttpClient;
-    const dns = { txt: async () => ({ ok: true, records: [paccTxtValue(document)], ttlS: undefined }) } as unknown as DnsResolver;
+    const http = new FakeHttp((request) => {
+      asked.push(request);
+      controller.abort();
+      const result: Extract<HttpResult, { ok: true }> = { ok: true, status: 200, body: document.toString(), url: request.url, contentType: 'application/json', redirects: 0 };
+      Object.defineProperty(result, 'bytes', { get: () => ((reads += 1), document), enumerable: true });
+      return result;
+    });
+    const dns = new FakeDns({ txt: () => found([paccTxtValue(document)], undefined) });
     const result = await createPaccSource({ http, dns }).lookup({ subject, signal: controller.signal, log });
     assert.equal(asked[0]?.maxBytes, DOCUMENT_MAX_BYTES);
     assert.equal(result.outcome, 'timeout', JSON.stringify(result));
@@ -271,13 +268,14 @@ describe('servers per protocol in the answer (merge)', () => {
       ],
     };
     const worse: Source = { name: 'worse', priority: 20, lookup: async () => many };
-    // The better-ranked source answers last, so both answers are merged.
-    const better: Source = {
-      name: 'better',
-      priority: 10,
-      lookup: () => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'found', servers: [1, 2, 3, 4].map((index) => candidate(`imap${index}.better.test`)) }), 20)),
-    };
-    const discovery = await new Resolver([worse, better]).resolve({ subject, deadlineMs: 2000, log });
+    // The better-ranked source answers last (released below), so both answers are merged.
+    let answerBetter: (result: SourceResult) => void = () => {};
+    const better: Source = { name: 'better', priority: 10, lookup: () => new Promise((resolve) => (answerBetter = resolve)) };
+    const pending = new Resolver([worse, better]).resolve({ subject, deadlineMs: 2000, log });
+    // One event-loop turn: the worse source's answer, settled already, has been taken in.
+    await nextTurn();
+    answerBetter({ outcome: 'found', servers: [1, 2, 3, 4].map((index) => candidate(`imap${index}.better.test`)) });
+    const discovery = await pending;
     assert.equal(discovery.incoming.length, MAX_SERVERS_PER_PROTOCOL);
     assert.deepEqual(discovery.incoming.slice(0, 4).map((entry) => entry.host), ['imap1.better.test', 'imap2.better.test', 'imap3.better.test', 'imap4.better.test']);
     assert.deepEqual(discovery.incoming.slice(4).map((entry) => entry.host), [0, 1, 2, 3, 4, 5].map((index) => `imap${index}.worse.test`));

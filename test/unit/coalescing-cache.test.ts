@@ -65,10 +65,11 @@ describe('coalescing cache', () => {
   it('aborts the shared computation only when every caller has left', async () => {
     const cache = makeCache();
     let seen: AbortSignal | undefined;
+    // A computation that never ends by itself: only its signal can stop it.
     const compute = (signal: AbortSignal) =>
-      new Promise<{ value: { n: number }; ttlMs: number }>((resolve) => {
+      new Promise<{ value: { n: number }; ttlMs: number }>((_resolve, reject) => {
         seen = signal;
-        setTimeout(() => resolve({ value: { n: 1 }, ttlMs: 1_000 }), 50);
+        signal.addEventListener('abort', () => reject(signal.reason));
       });
     const first = new AbortController();
     const second = new AbortController();

@@ -51,7 +51,14 @@ function readManifests(): Map<string, Manifest> {
 }
 
 const manifests = readManifests();
-const get = <T>(kind: string) => manifests.get(kind) as unknown as T;
+/**
+ * A manifest read through the shape a test needs. It is plain parsed YAML that the first test
+ * validates against its Kubernetes schema; a shape that does not fit fails the reading test.
+ */
+const get = <T>(kind: string): T => {
+  const manifest: unknown = manifests.get(kind);
+  return manifest as T;
+};
 
 interface DeploymentShape {
   spec: {

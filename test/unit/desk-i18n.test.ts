@@ -64,15 +64,17 @@ describe('desk translations', () => {
   });
 
   it('reports a missing, an extra, an empty and a misnamed key, a dropped term, and English leftovers', () => {
-    const broken = structuredClone(DESK_STRINGS.de) as unknown as Record<string, Record<string, string>>;
-    delete broken.page!.lookUp;
-    broken.page!.extra = 'x';
-    broken.page!.title = ' ';
-    broken.status!.answer = '{domain}: {server} Server aus {found} von {total} Quellen ({time}).';
-    broken.trace!.alternativesNote = 'Von der Domain veröffentlicht; kein Ersatz für die Einstellungen oben.';
-    broken.checks!.heading = 'Live checks';
-    broken.checks!.greeting = 'TODO';
-    broken.answer!.hints = 'Hinweise from Anbieter';
+    const de = DESK_STRINGS.de;
+    assert.ok(de, 'a German table');
+    const { lookUp: _missing, ...page } = de.page;
+    const broken = {
+      ...de,
+      page: { ...page, extra: 'x', title: ' ' },
+      status: { ...de.status, answer: '{domain}: {server} Server aus {found} von {total} Quellen ({time}).' },
+      trace: { ...de.trace, alternativesNote: 'Von der Domain veröffentlicht; kein Ersatz für die Einstellungen oben.' },
+      checks: { ...de.checks, heading: 'Live checks', greeting: 'TODO' },
+      answer: { ...de.answer, hints: 'Hinweise from Anbieter' },
+    };
     assert.deepEqual(translationProblems(broken, deskEn).sort(), [
       'page.extra: not a key of the English table',
       'page.lookUp: missing',
@@ -97,12 +99,20 @@ describe('the table checker on deeper sections and lists (the Audit view’s sec
   });
 
   it('fails a real table that lacks an audit key, a column, a code’s label or a method’s name, or drops a term', () => {
-    const broken = structuredClone(DESK_STRINGS.fr) as unknown as { audit: Record<string, unknown> & { columns: string[]; codes: Record<string, string>; methodNames: Record<string, string> } };
-    delete broken.audit.statusCached;
-    broken.audit.columns.pop();
-    delete broken.audit.codes.srv_missing;
-    delete broken.audit.methodNames.pacc;
-    broken.audit.codes.http_only_autoconfig = 'Configuration automatique en clair seulement';
+    const fr = DESK_STRINGS.fr;
+    assert.ok(fr, 'a French table');
+    const { statusCached: _noStatus, ...audit } = fr.audit;
+    const { srv_missing: _noLabel, ...codes } = fr.audit.codes;
+    const { pacc: _noName, ...methodNames } = fr.audit.methodNames;
+    const broken = {
+      ...fr,
+      audit: {
+        ...audit,
+        columns: fr.audit.columns.slice(0, -1),
+        codes: { ...codes, http_only_autoconfig: 'Configuration automatique en clair seulement' },
+        methodNames,
+      },
+    };
     assert.deepEqual(translationProblems(broken, deskEn).sort(), [
       'audit.codes.http_only_autoconfig: drops the term Autoconfig',
       'audit.codes.http_only_autoconfig: drops the term HTTP',

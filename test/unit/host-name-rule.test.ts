@@ -3,8 +3,7 @@ import { describe, it } from 'node:test';
 import { isPublicHostName, normaliseDomain } from '../../src/api/input.js';
 import { parseAutodiscoverXml } from '../../src/formats/autodiscover-xml.js';
 import { parsePaccJson } from '../../src/formats/pacc-json.js';
-import type { DnsAnswer, DnsResolver, MxRecord, SrvRecord } from '../../src/net/dns.js';
-import type { HttpClient, HttpResult } from '../../src/net/http.js';
+import type { MxRecord, SrvRecord } from '../../src/net/dns.js';
 import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 import { createAutodiscoverSource } from '../../src/sources/autodiscover.js';
 import { checkSessionUrl, createJmapSource } from '../../src/sources/jmap.js';
@@ -12,36 +11,21 @@ import { createMxSource } from '../../src/sources/mx.js';
 import { createSrvSource } from '../../src/sources/srv.js';
 import type { SourceContext } from '../../src/sources/types.js';
 import { loadTestProviderDb } from '../helpers/app.js';
+import { FakeDns, FakeHttp, found } from '../helpers/fakes.js';
 
 /** Names every document reader must refuse, as the input parser refuses them. */
 const REFUSED_HOSTS = ['localhost', 'foo.localhost', 'mailhost', 'imap.corp.local', 'db.internal', 'router.home.arpa', 'imap_1.example.test', '10.0.0.1'];
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const context = (): SourceContext => ({ subject: { domain: 'example.test', email: 'jane@example.test', localPart: 'jane' }, signal: new AbortController().signal, log });
-const nx = { ok: false as const, kind: 'not-found' as const, code: 'ENOTFOUND', message: 'nx' };
-
 /** A resolver answering one SRV or MX table; every other question is NXDOMAIN. */
-function fakeDns(tables: { srv?: Record<string, SrvRecord[]>; mx?: Record<string, MxRecord[]> }): DnsResolver {
-  const answer = <T>(records: T[] | undefined): DnsAnswer<T> => (records ? { ok: true, records, ttlS: undefined } : nx);
-  return {
-    srv: async (name: string) => answer(tables.srv?.[name]),
-    mx: async (name: string) => answer(tables.mx?.[name]),
-    txt: async () => nx,
-    addresses: async () => nx,
-  } as unknown as DnsResolver;
+function fakeDns(tables: { srv?: Record<string, SrvRecord[]>; mx?: Record<string, MxRecord[]> }): FakeDns {
+  const answer = <T>(records: T[] | undefined) => (records ? found(records, undefined) : undefined);
+  return new FakeDns({ srv: (name) => answer(tables.srv?.[name]), mx: (name) => answer(tables.mx?.[name]) });
 }
 
 /** An HTTP client that answers 404 to everything and records what it was asked. */
-function fakeHttp() {
-  const asked: string[] = [];
-  const notFound = (url: string): HttpResult => ({ ok: false, code: 'http_error', status: 404, message: 'HTTP 404', url });
-  const client = {
-    asked,
-    get: async (url: string) => (asked.push(url), notFound(url)),
-    post: async (url: string) => (asked.push(url), notFound(url)),
-  };
-  return client as typeof client & HttpClient;
-}
+const fakeHttp = () => new FakeHttp();
 
 describe('one host-name rule for names read from documents and records', () => {
   it('refuses what normaliseDomain refuses, and accepts ordinary names', () => {

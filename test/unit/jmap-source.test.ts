@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LookupSubject } from '../../src/api/input.js';
 import type { DnsAnswer, DnsResolver, SrvRecord } from '../../src/net/dns.js';
-import type { FetchOptions, HttpClient, HttpResult } from '../../src/net/http.js';
+import type { HttpClient, HttpResult } from '../../src/net/http.js';
 import { checkSessionUrl, createJmapSource, looksLikeSession, MAX_JMAP_SRV_TARGETS } from '../../src/sources/jmap.js';
 import { SOURCE_TABLE } from '../../src/sources/source-table.js';
 import type { SourceContext, SourceResult } from '../../src/sources/types.js';
+import { FakeDns, httpTable } from '../helpers/fakes.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const subject: LookupSubject = { domain: 'example.test', email: 'jane.doe@example.test', localPart: 'jane.doe' };
@@ -14,42 +15,11 @@ const context = (signal = new AbortController().signal): SourceContext => ({ sub
 const WELL_KNOWN = 'https://example.test/.well-known/jmap';
 const SRV_NAME = '_jmap._tcp.example.test';
 
-type Entry = HttpResult | (() => Promise<HttpResult>);
+/** A fake HTTP client answering from a table of URL → result (unknown URLs: 404); records each request. */
+const fakeHttp = httpTable;
 
-/** A fake HTTP client answering from a table of URL → result (unknown URLs: 404); records each call. */
-function fakeHttp(table: Record<string, Entry>) {
-  const calls: { url: string; options: FetchOptions }[] = [];
-  const client = {
-    calls,
-    get asked() {
-      return calls.map((call) => call.url);
-    },
-    async get(url: string, options: FetchOptions = {}): Promise<HttpResult> {
-      calls.push({ url, options });
-      const entry = table[url];
-      if (typeof entry === 'function') return entry();
-      return entry ?? { ok: false, code: 'http_error', status: 404, message: 'HTTP 404', url };
-    },
-  };
-  return client as typeof client & HttpClient;
-}
-
-/** A fake resolver answering `_jmap._tcp` questions from a table; records the signal it was given. */
-function fakeDns(srv: Record<string, DnsAnswer<SrvRecord>> = {}) {
-  const signals: (AbortSignal | undefined)[] = [];
-  const asked: string[] = [];
-  const nx = { ok: false as const, kind: 'not-found' as const, code: 'ENOTFOUND', message: 'nx' };
-  const dns = {
-    signals,
-    asked,
-    async srv(name: string, signal?: AbortSignal) {
-      asked.push(name);
-      signals.push(signal);
-      return srv[name] ?? nx;
-    },
-  };
-  return dns as typeof dns & DnsResolver;
-}
+/** A fake resolver answering `_jmap._tcp` questions from a table; records each question and its signal. */
+const fakeDns = (srv: Record<string, DnsAnswer<SrvRecord>> = {}) => new FakeDns({ srv: (name) => srv[name] });
 
 const srvOk = (...records: SrvRecord[]): DnsAnswer<SrvRecord> => ({ ok: true, records, ttlS: undefined });
 const target = (name: string, port = 443, priority = 0, weight = 0): SrvRecord => ({ name, port, priority, weight });
@@ -85,11 +55,11 @@ describe('JMAP source', () => {
     const dns = fakeDns();
     await createJmapSource({ http, dns }).lookup(context(controller.signal));
     assert.deepEqual(dns.asked, [SRV_NAME]);
-    assert.equal(dns.signals[0], controller.signal);
-    assert.equal(http.calls.length, 1);
-    assert.equal(http.calls[0]?.options.redirect, 'manual');
-    assert.equal(http.calls[0]?.options.accept, 'application/json');
-    assert.equal(http.calls[0]?.options.signal, controller.signal);
+    assert.equal(dns.questions[0]?.signal, controller.signal);
+    assert.equal(http.requests.length, 1);
+    assert.equal(http.requests[0]?.redirect, 'manual');
+    assert.equal(http.requests[0]?.accept, 'application/json');
+    assert.equal(http.requests[0]?.signal, controller.signal);
   });
 
   it('never sends the email address (only the domain is used)', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -51,7 +51,8 @@ describe('LineBatcher (log lines batched per event-loop turn)', () => {
   });
 
   it('flushSync writes the target out first, then the pending lines straight to the file', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'mailsettings-log-')), 'out.log');
+    const dir = mkdtempSync(join(tmpdir(), 'mailsettings-log-'));
+    const path = join(dir, 'out.log');
     const fd = openSync(path, 'a');
     try {
       const target = recordingTarget();
@@ -63,6 +64,7 @@ describe('LineBatcher (log lines batched per event-loop turn)', () => {
       assert.equal(readFileSync(path, 'utf8'), '{"msg":"one"}\n{"msg":"two"}\n');
     } finally {
       closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

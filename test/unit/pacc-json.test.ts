@@ -8,11 +8,12 @@ import {
   parsePaccTxt,
   verifyPaccDigest,
 } from '../../src/formats/pacc-json.js';
-import type { DnsAnswer, DnsResolver } from '../../src/net/dns.js';
-import type { HttpClient, HttpResult } from '../../src/net/http.js';
+import type { DnsAnswer } from '../../src/net/dns.js';
+import type { HttpResult } from '../../src/net/http.js';
 import { createPaccSource, paccUrl } from '../../src/sources/pacc.js';
 import { SOURCE_TABLE } from '../../src/sources/source-table.js';
 import type { SourceContext } from '../../src/sources/types.js';
+import { FakeDns, FakeHttp } from '../helpers/fakes.js';
 
 const bytes = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
 
@@ -278,21 +279,9 @@ describe('PACC source with fake network', () => {
   const okBody = (body: Buffer): HttpResult => ({ ok: true, status: 200, body: body.toString('utf8'), bytes: body, url, contentType: 'application/json', redirects: 0 });
 
   function fakes(http: HttpResult, txt: DnsAnswer<string>) {
-    const asked: { url: string; accept?: string; signal?: AbortSignal }[] = [];
-    const txtAsked: { name: string; signal?: AbortSignal }[] = [];
-    const client = {
-      async get(target: string, options: { accept?: string; signal?: AbortSignal } = {}) {
-        asked.push({ url: target, ...options });
-        return http;
-      },
-    } as unknown as HttpClient;
-    const dns = {
-      async txt(name: string, signal?: AbortSignal) {
-        txtAsked.push({ name, ...(signal ? { signal } : {}) });
-        return txt;
-      },
-    } as unknown as DnsResolver;
-    return { source: createPaccSource({ http: client, dns }), asked, txtAsked };
+    const client = new FakeHttp(() => http);
+    const dns = new FakeDns({ txt: () => txt });
+    return { source: createPaccSource({ http: client, dns }), asked: client.requests, txtAsked: dns.questions };
   }
 
   it('asks the fixed URL as JSON and the TXT name with the lookup signal, never sending the address', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ApiError } from '../../src/api/errors.js';
 import type { LookupSubject } from '../../src/api/input.js';
 import { rankServers } from '../../src/formats/rank.js';
@@ -16,57 +17,70 @@ function server(host: string, overrides: Partial<CandidateServer> = {}): Candida
 interface Controlled extends Source {
   calls: number;
   aborted: boolean;
+  /** Answers the lookup under way (throws when there is none: the test would otherwise wait for nothing). */
   resolveWith(result: SourceResult): void;
 }
 
 /** A source whose answer the test releases; it records whether its signal was aborted. */
-function controlled(name: string, priority: number, options: { fallback?: boolean } = {}): Controlled {
-  let release: (result: SourceResult) => void = () => {};
+function controlled(name: string, priority: number, options: { fallback?: boolean; companion?: boolean } = {}): Controlled {
+  let release: ((result: SourceResult) => void) | undefined;
   const source: Controlled = {
     name,
     priority,
     ...(options.fallback ? { fallback: true } : {}),
+    ...(options.companion ? { companion: true } : {}),
     calls: 0,
     aborted: false,
-    resolveWith: (result) => release(result),
+    resolveWith: (result) => {
+      if (!release) throw new Error(`${name} was not asked`);
+      release(result);
+    },
     lookup(context: SourceContext) {
       source.calls += 1;
-      context.signal.addEventListener('abort', () => {
-        source.aborted = true;
-      });
       return new Promise<SourceResult>((resolve) => {
         release = resolve;
+        // As real sources do, an aborted lookup ends (a companion's report depends on it).
+        context.signal.addEventListener('abort', () => {
+          source.aborted = true;
+          resolve({ outcome: 'timeout' });
+        });
       });
     },
   };
   return source;
 }
 
-function immediate(name: string, priority: number, result: SourceResult, delayMs = 0): Source {
-  return {
-    name,
-    priority,
-    lookup: () => new Promise((resolve) => setTimeout(() => resolve(result), delayMs)),
-  };
+/** A source that has its answer at once. */
+function immediate(name: string, priority: number, result: SourceResult): Source {
+  return { name, priority, lookup: async () => result };
 }
 
 const found = (...hosts: string[]): SourceResult => ({ outcome: 'found', servers: hosts.map((host) => server(host)) });
-const tick = () => new Promise((resolve) => setImmediate(resolve));
+/** One event-loop turn: every promise settled so far has run its callbacks (no clock involved). */
+const tick = () => nextTurn();
+
+/** The resolver's timers (deadline, grace, head start) on a clock the test moves with `t.mock.timers.tick`. */
+const mockClock = (t: TestContext) => t.mock.timers.enable({ apis: ['setTimeout'] });
+
+/** Tracks whether a promise has settled, for asserting that an answer is still held back. */
+function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
+  let settled = false;
+  const wrapped = promise.finally(() => {
+    settled = true;
+  });
+  return { promise: wrapped, settled: () => settled };
+}
 
 describe('Resolver: ranked, not raced', () => {
   it('waits for a better-ranked source even when a worse one answered first', async () => {
     const best = controlled('best', 10);
     const worse = immediate('worse', 30, found('worse.example.test'));
     const resolver = new Resolver([worse, best]);
-    let done = false;
-    const promise = resolver.resolve({ subject, deadlineMs: 5000, log }).then((discovery) => {
-      done = true;
-      return discovery;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    assert.equal(done, false, 'must not answer while a better-ranked source is pending');
+    const pending = tracked(resolver.resolve({ subject, deadlineMs: 5000, log }));
+    await tick();
+    assert.equal(pending.settled(), false, 'must not answer while a better-ranked source is pending');
     best.resolveWith(found('best.example.test'));
-    const discovery = await promise;
+    const discovery = await pending.promise;
     assert.deepEqual(discovery.incoming.map((entry) => entry.host), ['best.example.test', 'worse.example.test']);
     assert.deepEqual(discovery.sources.map((entry) => [entry.name, entry.outcome]), [['best', 'found'], ['worse', 'found']]);
   });
@@ -75,10 +89,9 @@ describe('Resolver: ranked, not raced', () => {
     const best = immediate('best', 10, found('best.example.test'));
     const slow = controlled('slow', 30);
     const resolver = new Resolver([slow, best]);
-    const started = performance.now();
+    // The slow source never answers: had the resolver waited for it, it would have ended at the
+    // deadline with the slow source reported as a timeout, not skipped.
     const discovery = await resolver.resolve({ subject, deadlineMs: 5000, log });
-    assert.ok(performance.now() - started < 1000);
-    await tick();
     assert.equal(slow.aborted, true, 'the lower-ranked pending source is aborted');
     assert.deepEqual(discovery.incoming.map((entry) => entry.host), ['best.example.test']);
     const report = discovery.sources.find((entry) => entry.name === 'slow');
@@ -90,7 +103,7 @@ describe('Resolver: ranked, not raced', () => {
     const resolver = new Resolver([
       immediate('a', 10, { outcome: 'not-found' }),
       immediate('b', 20, { outcome: 'error', error: 'http_error' }),
-      immediate('c', 30, found('c.example.test'), 20),
+      immediate('c', 30, found('c.example.test')),
     ]);
     const discovery = await resolver.resolve({ subject, deadlineMs: 5000, log });
     assert.equal(discovery.found, true);
@@ -98,13 +111,17 @@ describe('Resolver: ranked, not raced', () => {
     assert.equal(discovery.degraded, true);
   });
 
-  it('gives up on pending sources at the deadline and reports them as timeout', async () => {
+  it('gives up on pending sources at the deadline and reports them as timeout', async (t) => {
+    mockClock(t);
     const hang = controlled('hang', 10);
     const resolver = new Resolver([hang, immediate('low', 30, found('low.example.test'))]);
-    const started = performance.now();
-    const discovery = await resolver.resolve({ subject, deadlineMs: 150, log });
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 140 && elapsed < 1000, `took ${elapsed} ms`);
+    const pending = tracked(resolver.resolve({ subject, deadlineMs: 150, log }));
+    await tick();
+    t.mock.timers.tick(149);
+    await tick();
+    assert.equal(pending.settled(), false, 'no answer before the deadline while a better source is pending');
+    t.mock.timers.tick(1);
+    const discovery = await pending.promise;
     assert.equal(hang.aborted, true);
     assert.equal(discovery.sources.find((entry) => entry.name === 'hang')?.outcome, 'timeout');
     assert.equal(discovery.incoming[0]?.host, 'low.example.test', 'what was found before the deadline is still used');
@@ -179,8 +196,13 @@ describe('Resolver: ranked, not raced', () => {
     hold.resolveWith({ outcome: 'not-found' });
     await first;
     assert.equal(resolver.running, 0);
-    const again = new Resolver([immediate('x', 1, { outcome: 'not-found' })], { maxConcurrent: 1 });
-    await again.resolve({ subject, deadlineMs: 5000, log });
+    // The same resolver takes a discovery again.
+    const again = resolver.resolve({ subject, deadlineMs: 5000, log });
+    await tick();
+    assert.equal(resolver.running, 1);
+    hold.resolveWith({ outcome: 'not-found' });
+    assert.equal((await again).found, false);
+    assert.equal(hold.calls, 2);
   });
 });
 
@@ -217,7 +239,7 @@ describe('Resolver: no half-answers', () => {
     const srv = controlled('srv', 30);
     const resolver = new Resolver([autoconfig, srv]);
     const pending = resolver.resolve({ subject, deadlineMs: 5000, log });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await tick();
     assert.equal(srv.aborted, false, 'a partial answer must not end the search');
     srv.resolveWith({ outcome: 'found', servers: [server('imap.srv.test'), smtp('smtp.srv.test', { port: 587, security: 'starttls' })] });
     const discovery = await pending;
@@ -231,7 +253,7 @@ describe('Resolver: no half-answers', () => {
     const guess = controlled('guess', 100, { fallback: true });
     const resolver = new Resolver([immediate('autoconfig', 10, { outcome: 'partial', servers: [smtp('smtp.own.test')] }), guess]);
     const pending = resolver.resolve({ subject, deadlineMs: 5000, log });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await tick();
     assert.equal(guess.calls, 1);
     guess.resolveWith({ outcome: 'not-found' });
     const discovery = await pending;
@@ -277,69 +299,60 @@ describe('Resolver: no half-answers', () => {
 
 describe('Resolver: companion sources (alternatives only)', () => {
   const jmap = { kind: 'jmap' as const, url: 'https://jmap.example.test/session', source: 'jmap:https://example.test/.well-known/jmap', trusted: true };
-  const companion = (delayMs: number): Source & { aborted: boolean } => {
-    const source = {
-      name: 'jmap',
-      priority: 60,
-      companion: true,
-      aborted: false,
-      lookup: (context: SourceContext) =>
-        new Promise<SourceResult>((resolve) => {
-          const timer = setTimeout(() => resolve({ outcome: 'not-found', alternatives: [jmap] }), delayMs);
-          context.signal.addEventListener('abort', () => {
-            source.aborted = true;
-            clearTimeout(timer);
-            resolve({ outcome: 'timeout' });
-          });
-        }),
-    };
-    return source;
-  };
+  const companion = () => controlled('jmap', 60, { companion: true });
 
-  it('merges the alternatives of a companion that answers within the grace, whatever the ranked outcome', async () => {
-    const discovery = await new Resolver([immediate('autoconfig', 10, found('imap.example.test')), companion(20)], { companionGraceMs: 500 }).resolve({
-      subject,
-      deadlineMs: 5000,
-      log,
-    });
+  it('merges the alternatives of a companion that answers within the grace, whatever the ranked outcome', async (t) => {
+    mockClock(t);
+    const late = companion();
+    const pending = new Resolver([immediate('autoconfig', 10, found('imap.example.test')), late], { companionGraceMs: 500 }).resolve({ subject, deadlineMs: 5000, log });
+    // The answer is decided; the companion answers inside its grace (the clock has not moved).
+    await tick();
+    late.resolveWith({ outcome: 'not-found', alternatives: [jmap] });
+    const discovery = await pending;
     assert.deepEqual(discovery.alternatives, [jmap]);
     assert.equal(discovery.sources.find((report) => report.name === 'jmap')?.outcome, 'not-found');
   });
 
-  it('never holds the answer back by more than the grace: a slow companion is aborted and reported skipped', async () => {
-    const slow = companion(10_000);
-    const started = performance.now();
-    const discovery = await new Resolver([immediate('autoconfig', 10, found('imap.example.test')), slow], { companionGraceMs: 50 }).resolve({
-      subject,
-      deadlineMs: 5000,
-      log,
-    });
-    const ms = performance.now() - started;
-    assert.ok(ms < 1000, `answered after ${ms} ms`);
+  it('never holds the answer back by more than the grace: a slow companion is aborted and reported skipped', async (t) => {
+    mockClock(t);
+    const slow = companion();
+    const pending = tracked(new Resolver([immediate('autoconfig', 10, found('imap.example.test')), slow], { companionGraceMs: 50 }).resolve({ subject, deadlineMs: 5000, log }));
+    await tick();
+    t.mock.timers.tick(49);
+    await tick();
+    assert.equal(pending.settled(), false, 'the companion has its grace');
+    t.mock.timers.tick(1);
+    const discovery = await pending.promise;
     assert.equal(slow.aborted, true);
     assert.deepEqual(discovery.alternatives, []);
     assert.equal(discovery.found, true);
     assert.match(discovery.sources.find((report) => report.name === 'jmap')?.detail ?? '', /no answer within 50 ms/);
   });
 
-  it('waits for a companion past the grace when no ranked source found anything (its alternatives are the whole answer)', async () => {
-    const slowish = companion(150);
-    const discovery = await new Resolver([immediate('autoconfig', 10, { outcome: 'not-found' }), slowish], { companionGraceMs: 20 }).resolve({
-      subject,
-      deadlineMs: 5000,
-      log,
-    });
-    assert.deepEqual(discovery.alternatives, [jmap], 'the companion answered after 150 ms, past the 20 ms grace');
+  it('waits for a companion past the grace when no ranked source found anything (its alternatives are the whole answer)', async (t) => {
+    mockClock(t);
+    const slowish = companion();
+    const pending = tracked(new Resolver([immediate('autoconfig', 10, { outcome: 'not-found' }), slowish], { companionGraceMs: 20 }).resolve({ subject, deadlineMs: 5000, log }));
+    await tick();
+    t.mock.timers.tick(150);
+    await tick();
+    assert.equal(pending.settled(), false, 'still waiting for the companion 150 ms in, past the 20 ms grace');
+    slowish.resolveWith({ outcome: 'not-found', alternatives: [jmap] });
+    const discovery = await pending.promise;
+    assert.deepEqual(discovery.alternatives, [jmap]);
     assert.equal(discovery.found, false);
   });
 
-  it('does not wait for a companion that never started because the provider database answered from memory', async () => {
-    const never = companion(10_000);
+  it('does not wait for a companion that never started because the provider database answered from memory', async (t) => {
+    mockClock(t);
+    const never = companion();
     const local: Source = { name: 'provider-db', priority: 0, local: true, lookup: async () => found('imap.db.test') };
-    const started = performance.now();
-    const discovery = await new Resolver([local, never], { companionGraceMs: 2000 }).resolve({ subject, deadlineMs: 5000, log });
-    assert.ok(performance.now() - started < 1000);
-    assert.equal(never.aborted, false, 'the companion was never started');
+    // With the clock stopped, an answer that waited for the 2 s grace would never come.
+    const pending = tracked(new Resolver([local, never], { companionGraceMs: 2000 }).resolve({ subject, deadlineMs: 5000, log }));
+    await tick();
+    assert.equal(pending.settled(), true, 'answered without waiting for any grace');
+    const discovery = await pending.promise;
+    assert.equal(never.calls, 0, 'the companion was never started');
     assert.equal(discovery.sources.find((report) => report.name === 'jmap')?.outcome, 'skipped');
   });
 });
@@ -370,11 +383,15 @@ describe('Resolver: deferred sources (a head start for the better-ranked ones)',
     assert.deepEqual((await pending).incoming.map((entry) => entry.host), ['imap.ad.test']);
   });
 
-  it('starts a deferred source when its head start runs out while a better-ranked source is still pending', async () => {
+  it('starts a deferred source when its head start runs out while a better-ranked source is still pending', async (t) => {
+    mockClock(t);
     const autoconfig = controlled('autoconfig', 10);
     const pacc = deferred('pacc', 13, 20);
     const pending = new Resolver([autoconfig, pacc]).resolve({ subject, deadlineMs: 5000, log });
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await tick();
+    t.mock.timers.tick(19);
+    assert.equal(pacc.calls, 0, 'not before its head start has run out');
+    t.mock.timers.tick(1);
     assert.equal(pacc.calls, 1);
     pacc.resolveWith(found('imap.pacc.test'));
     autoconfig.resolveWith({ outcome: 'not-found' });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LookupSubject } from '../../src/api/input.js';
-import type { DnsAnswer, DnsResolver, MxRecord, SrvRecord } from '../../src/net/dns.js';
-import type { HttpClient, HttpResult } from '../../src/net/http.js';
+import type { DnsAnswer, MxRecord, SrvRecord } from '../../src/net/dns.js';
+import type { HttpResult } from '../../src/net/http.js';
 import { createAutoconfigSource, createWellKnownAutoconfigSource } from '../../src/sources/autoconfig.js';
 import { createHttpAutoconfigSource } from '../../src/sources/http-autoconfig.js';
 import { createIspdbSource } from '../../src/sources/ispdb.js';
@@ -10,6 +10,7 @@ import { createMxSource, firstFoundInOrder, mxCandidateDomains } from '../../src
 import { createSrvSource, orderSrv } from '../../src/sources/srv.js';
 import type { SourceContext, SourceResult } from '../../src/sources/types.js';
 import { loadTestProviderDb } from '../helpers/app.js';
+import { FakeDns, httpTable } from '../helpers/fakes.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const withEmail: LookupSubject = { domain: 'example.test', email: 'jane.doe@example.test', localPart: 'jane.doe' };
@@ -23,34 +24,11 @@ const xml = (host: string, port = 993, type = 'imap') => `<?xml version="1.0"?>
 <outgoingServer type="smtp"><hostname>smtp.${host.split('.').slice(1).join('.')}</hostname><port>465</port><socketType>SSL</socketType></outgoingServer>
 </emailProvider></clientConfig>`;
 
-/** A fake HTTP client answering from a table of URL → result; records every URL asked. */
-function fakeHttp(table: Record<string, HttpResult | ((signal?: AbortSignal) => Promise<HttpResult>)>) {
-  const asked: string[] = [];
-  const client = {
-    asked,
-    async get(url: string, options: { signal?: AbortSignal } = {}): Promise<HttpResult> {
-      asked.push(url);
-      const entry = table[url];
-      if (typeof entry === 'function') return entry(options.signal);
-      return entry ?? { ok: false, code: 'http_error', status: 404, message: 'HTTP 404', url };
-    },
-  };
-  return client as typeof client & HttpClient;
-}
-
 const ok = (url: string, body: string): HttpResult => ({ ok: true, status: 200, body, url, contentType: 'text/xml', redirects: 0 });
 
 /** A fake resolver: SRV and MX answers from tables; unknown names are NXDOMAIN. */
-function fakeDns(tables: { srv?: Record<string, DnsAnswer<SrvRecord>>; mx?: Record<string, DnsAnswer<MxRecord>> }) {
-  const nx = { ok: false as const, kind: 'not-found' as const, code: 'ENOTFOUND', message: 'nx' };
-  return {
-    async srv(name: string) {
-      return tables.srv?.[name] ?? nx;
-    },
-    async mx(name: string) {
-      return tables.mx?.[name] ?? nx;
-    },
-  } as unknown as DnsResolver;
+function fakeDns(tables: { srv?: Record<string, DnsAnswer<SrvRecord>>; mx?: Record<string, DnsAnswer<MxRecord>> }): FakeDns {
+  return new FakeDns({ srv: (name) => tables.srv?.[name], mx: (name) => tables.mx?.[name] });
 }
 
 const srvOk = (...records: SrvRecord[]): DnsAnswer<SrvRecord> => ({ ok: true, records, ttlS: undefined });
@@ -58,7 +36,7 @@ const srvOk = (...records: SrvRecord[]): DnsAnswer<SrvRecord> => ({ ok: true, re
 describe('autoconfig sources', () => {
   it('fetches https autoconfig.<domain> with the address, but never reports the address', async () => {
     const base = 'https://autoconfig.example.test/mail/config-v1.1.xml';
-    const http = fakeHttp({ [`${base}?emailaddress=jane.doe%40example.test`]: ok(base, xml('imap.example.test')) });
+    const http = httpTable({ [`${base}?emailaddress=jane.doe%40example.test`]: ok(base, xml('imap.example.test')) });
     const result = await createAutoconfigSource(http).lookup(context());
     assert.equal(result.outcome, 'found');
     assert.equal(http.asked[0], `${base}?emailaddress=jane.doe%40example.test`);
@@ -68,14 +46,14 @@ describe('autoconfig sources', () => {
   });
 
   it('omits the query when only a domain is given', async () => {
-    const http = fakeHttp({});
+    const http = httpTable({});
     await createAutoconfigSource(http).lookup(context(domainOnly));
     assert.deepEqual(http.asked, ['https://autoconfig.example.test/mail/config-v1.1.xml']);
   });
 
   it('reads the well-known location on the domain itself', async () => {
     const url = 'https://example.test/.well-known/autoconfig/mail/config-v1.1.xml';
-    const result = await createWellKnownAutoconfigSource(fakeHttp({ [url]: ok(url, xml('mail.example.test')) })).lookup(context());
+    const result = await createWellKnownAutoconfigSource(httpTable({ [url]: ok(url, xml('mail.example.test')) })).lookup(context());
     assert.equal(result.outcome, 'found');
     assert.ok(result.outcome === 'found' && result.servers[0]?.host === 'mail.example.test');
   });
@@ -96,7 +74,7 @@ describe('autoconfig sources', () => {
   for (const [name, response, outcome, error] of failures) {
     it(`reports ${name} as ${outcome}${error ? ` (${error})` : ''}`, async () => {
       const url = 'https://example.test/.well-known/autoconfig/mail/config-v1.1.xml';
-      const result = await createWellKnownAutoconfigSource(fakeHttp({ [url]: response })).lookup(context());
+      const result = await createWellKnownAutoconfigSource(httpTable({ [url]: response })).lookup(context());
       assert.equal(result.outcome, outcome);
       if (error) assert.equal(result.outcome === 'error' && result.error, error);
       assert.equal(result.url, url);
@@ -107,14 +85,14 @@ describe('autoconfig sources', () => {
     const url = 'https://example.test/.well-known/autoconfig/mail/config-v1.1.xml';
     for (const [dnsTtlS, ttlS] of [[300, 300], [5, 60], [undefined, undefined]] as const) {
       const response: HttpResult = { ...ok(url, xml('imap.example.test')), ...(dnsTtlS !== undefined ? { dnsTtlS } : {}) } as HttpResult;
-      const result = await createWellKnownAutoconfigSource(fakeHttp({ [url]: response })).lookup(context());
+      const result = await createWellKnownAutoconfigSource(httpTable({ [url]: response })).lookup(context());
       assert.equal(result.outcome === 'found' ? result.ttlS : 'not found', ttlS);
     }
   });
 
   it('plain-HTTP autoconfig never sends the address and marks servers untrusted', async () => {
     const url = 'http://autoconfig.example.test/mail/config-v1.1.xml';
-    const http = fakeHttp({ [url]: ok(url, xml('imap.example.test')) });
+    const http = httpTable({ [url]: ok(url, xml('imap.example.test')) });
     const result = await createHttpAutoconfigSource(http).lookup(context());
     assert.deepEqual(http.asked, [url]);
     assert.ok(result.outcome === 'found' && result.servers.every((server) => server.trusted === false));
@@ -140,23 +118,23 @@ describe('instructions from documents (<enable>, <documentation>)', () => {
 
   it('carries them from an https autoconfig document and from the ISPDB, with the document as source', async () => {
     const base = 'https://autoconfig.example.test/mail/config-v1.1.xml';
-    const autoconfig = await createAutoconfigSource(fakeHttp({ [base]: ok(base, guided('imap.example.test')) })).lookup(context(domainOnly));
+    const autoconfig = await createAutoconfigSource(httpTable({ [base]: ok(base, guided('imap.example.test')) })).lookup(context(domainOnly));
     assert.ok(autoconfig.outcome === 'found');
     assert.deepEqual(autoconfig.instructions, expected(`autoconfig:${base}`));
     const ispdb = 'https://ispdb.test/v1.1/example.test';
-    const fromIspdb = await createIspdbSource(fakeHttp({ [ispdb]: ok(ispdb, guided('imap.example.test')) }), ['https://ispdb.test/v1.1/']).lookup(context());
+    const fromIspdb = await createIspdbSource(httpTable({ [ispdb]: ok(ispdb, guided('imap.example.test')) }), ['https://ispdb.test/v1.1/']).lookup(context());
     assert.ok(fromIspdb.outcome === 'found');
     assert.deepEqual(fromIspdb.instructions, expected(`ispdb:${ispdb}`));
   });
 
   it('never carries them from a plain-HTTP document (a link there could have been swapped on the way)', async () => {
     const url = 'http://autoconfig.example.test/mail/config-v1.1.xml';
-    const result = await createHttpAutoconfigSource(fakeHttp({ [url]: ok(url, guided('imap.example.test')) })).lookup(context());
+    const result = await createHttpAutoconfigSource(httpTable({ [url]: ok(url, guided('imap.example.test')) })).lookup(context());
     assert.equal(result.outcome, 'found');
     assert.ok(result.outcome === 'found' && result.instructions === undefined);
     // The same document over HTTPS (the well-known location) carries them.
     const https = 'https://example.test/.well-known/autoconfig/mail/config-v1.1.xml';
-    const secure = await createWellKnownAutoconfigSource(fakeHttp({ [https]: ok(https, guided('imap.example.test')) })).lookup(context());
+    const secure = await createWellKnownAutoconfigSource(httpTable({ [https]: ok(https, guided('imap.example.test')) })).lookup(context());
     assert.ok(secure.outcome === 'found');
     assert.deepEqual(secure.instructions, expected(`autoconfig:${https}`));
   });
@@ -169,7 +147,7 @@ describe('OAuth details from documents', () => {
 <incomingServer type="imap"><hostname>imap.example.test</hostname><port>993</port><socketType>SSL</socketType><authentication>OAuth2</authentication><authentication>password-cleartext</authentication></incomingServer>
 <outgoingServer type="smtp"><hostname>smtp.example.test</hostname><port>465</port><socketType>SSL</socketType><authentication>password-cleartext</authentication></outgoingServer>
 </emailProvider><oAuth2><issuer>login.example.test</issuer><scope>IMAP offline_access</scope><authURL>https://login.example.test/auth</authURL><tokenURL>https://login.example.test/token</tokenURL></oAuth2></clientConfig>`;
-    const result = await createAutoconfigSource(fakeHttp({ [url]: ok(url, doc) })).lookup(context(domainOnly));
+    const result = await createAutoconfigSource(httpTable({ [url]: ok(url, doc) })).lookup(context(domainOnly));
     assert.ok(result.outcome === 'found');
     const [imap, smtp] = result.servers;
     assert.deepEqual(imap?.oauth2, {
@@ -186,7 +164,7 @@ describe('OAuth details from documents', () => {
 describe('ISPDB source', () => {
   it('fetches <base><domain> of the first ISPDB_URLS entry', async () => {
     const url = 'https://ispdb.test/v1.1/example.test';
-    const http = fakeHttp({ [url]: ok(url, xml('imap.example.test')) });
+    const http = httpTable({ [url]: ok(url, xml('imap.example.test')) });
     const result = await createIspdbSource(http, ['https://ispdb.test/v1.1/', 'https://second.test/']).lookup(context());
     assert.equal(result.outcome, 'found');
     assert.ok(result.outcome === 'found' && result.servers[0]?.source === `ispdb:${url}` && result.servers[0].trusted);
@@ -197,11 +175,11 @@ describe('ISPDB source', () => {
     const first = 'https://ispdb.test/v1.1/example.test';
     const second = 'https://second.test/example.test';
     const bases = ['https://ispdb.test/v1.1/', 'https://second.test/'];
-    const notThere = fakeHttp({ [second]: ok(second, xml('imap.example.test')) });
+    const notThere = httpTable({ [second]: ok(second, xml('imap.example.test')) });
     assert.equal((await createIspdbSource(notThere, bases).lookup(context())).outcome, 'not-found');
     assert.deepEqual(notThere.asked, [first]);
 
-    const failing = fakeHttp({
+    const failing = httpTable({
       [first]: { ok: false, code: 'timeout', message: 'no complete answer within 3000 ms', url: first },
       [second]: ok(second, xml('imap.example.test')),
     });
@@ -212,7 +190,7 @@ describe('ISPDB source', () => {
   });
 
   it('is skipped without touching the network when ISPDB_URLS is empty', async () => {
-    const http = fakeHttp({});
+    const http = httpTable({});
     const result = await createIspdbSource(http, []).lookup(context());
     assert.equal(result.outcome, 'skipped');
     assert.equal(http.asked.length, 0);
@@ -315,7 +293,7 @@ describe('MX source', () => {
     assert.ok(withSuffix, 'a provider with an MX suffix exists');
     const suffix = withSuffix.mxSuffixes[0] ?? '';
     const dns = fakeDns({ mx: { 'example.test': mx({ exchange: 'backup.other.test', priority: 20 }, { exchange: `aspmx.${suffix}`, priority: 5 }) } });
-    const http = fakeHttp({});
+    const http = httpTable({});
     const result = await createMxSource({ dns, providerDb, http, ispdbUrls: [] }).lookup(context());
     assert.equal(result.outcome, 'found');
     if (result.outcome !== 'found') return;
@@ -329,7 +307,7 @@ describe('MX source', () => {
     const dns = fakeDns({ mx: { 'example.test': mx({ exchange: 'mx1.mail.hoster.test', priority: 10 }) } });
     const parentIspdb = 'https://ispdb.test/v1.1/mail.hoster.test';
     const registrableAutoconfig = 'https://autoconfig.hoster.test/mail/config-v1.1.xml';
-    const http = fakeHttp({
+    const http = httpTable({
       [parentIspdb]: ok(parentIspdb, xml('imap.hoster.test')),
       [registrableAutoconfig]: ok(registrableAutoconfig, xml('other.hoster.test')),
     });
@@ -344,7 +322,7 @@ describe('MX source', () => {
 
   it('reports a null MX, a missing MX and a failing MX query', async () => {
     const providerDb = await loadTestProviderDb();
-    const http = fakeHttp({});
+    const http = httpTable({});
     const run = (answer: DnsAnswer<MxRecord> | undefined) =>
       createMxSource({ dns: fakeDns({ mx: answer ? { 'example.test': answer } : {} }), providerDb, http, ispdbUrls: [] }).lookup(context());
     assert.equal((await run(mx({ exchange: '', priority: 0 }))).outcome, 'not-found');
@@ -355,7 +333,7 @@ describe('MX source', () => {
 
   it('ignores an MX host that is not a plain host name (it would become part of a URL)', async () => {
     const providerDb = await loadTestProviderDb();
-    const http = fakeHttp({});
+    const http = httpTable({});
     for (const exchange of ['mx.evil.test/x?', 'user@mx.evil.test', 'mx.evil.test#frag', '127.0.0.1']) {
       const dns = fakeDns({ mx: { 'example.test': mx({ exchange, priority: 10 }) } });
       const result = await createMxSource({ dns, providerDb, http, ispdbUrls: ['https://ispdb.test/v1.1/'] }).lookup(context());

@@ -16,7 +16,7 @@ describe('widget translations', () => {
 
   for (const [code, table] of Object.entries(STRINGS)) {
     it(`${code}: the same keys as English, none empty, the same {placeholders} and technical terms`, () => {
-      assert.deepEqual(problemsOf(table as unknown as Record<string, unknown>), []);
+      assert.deepEqual(problemsOf({ ...table }), []);
     });
   }
 

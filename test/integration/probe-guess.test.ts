@@ -7,12 +7,12 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { LiveChecker } from '../../src/probes/live-checker.js';
 import { authenticationFor, createGuessSource } from '../../src/sources/guess.js';
 import type { SourceResult } from '../../src/sources/types.js';
 import { createMailCerts } from '../helpers/dovecot.js';
+import { FakeDns, found } from '../helpers/fakes.js';
 
 /** Scripted servers of this test (127.0.3.0/24 is this suite's loopback range). */
 const MAIN = '127.0.3.30';
@@ -20,19 +20,8 @@ const WRONG = '127.0.3.31';
 const DOMAIN = 'guessunit.test';
 
 /** Resolves the names in the table; every other name does not exist. */
-function tableDns(table: Record<string, string>): DnsResolver & { asked: string[] } {
-  const asked: string[] = [];
-  return {
-    asked,
-    addresses: async (host: string) => {
-      asked.push(host);
-      const address = table[host];
-      return address
-        ? { ok: true, records: [address], ttlS: 60 }
-        : { ok: false, kind: 'not-found', code: 'ENOTFOUND', message: `${host} does not exist` };
-    },
-    cancel: () => {},
-  } as unknown as DnsResolver & { asked: string[] };
+function tableDns(table: Record<string, string>): FakeDns {
+  return new FakeDns({ addresses: (host) => (table[host] ? found([table[host]]) : undefined) });
 }
 
 type Handler = (socket: net.Socket) => void;

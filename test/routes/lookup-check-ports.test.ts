@@ -63,18 +63,24 @@ describe('lookup?check=true: bounded fan-out', () => {
 
   it('checks at most MAX_CHECKS_PER_LOOKUP servers of one answer, best first', async () => {
     const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/lookup/check-answer.js');
-    const body = lookupResultSchema.parse((await app.inject('/v1/lookup?domain=many.test&check=true')).json());
-    assert.equal(calls, MAX_CHECKS_PER_LOOKUP);
+    const before = calls;
+    const body = lookupResultSchema.parse((await app.inject({ url: '/v1/lookup?domain=many.test&check=true', remoteAddress: '198.51.100.60' })).json());
+    assert.equal(calls - before, MAX_CHECKS_PER_LOOKUP);
     assert.ok(body.incoming.length > MAX_CHECKS_PER_LOOKUP);
     assert.ok(body.incoming.slice(0, MAX_CHECKS_PER_LOOKUP).every((server) => server.check?.ok === true));
     assert.ok(body.incoming.slice(MAX_CHECKS_PER_LOOKUP).every((server) => server.check?.error?.code === 'busy'));
   });
 
   it('counts every check=true lookup against the per-client limit, even a cache hit', async () => {
-    // The first test used one of the two; the domain is cached now.
-    assert.equal((await app.inject('/v1/lookup?domain=many.test')).statusCode, 200, 'a plain cache hit is free');
-    assert.equal((await app.inject('/v1/lookup?domain=many.test&check=true')).statusCode, 200);
-    const limited = await app.inject('/v1/lookup?domain=many.test&check=true');
+    // A client of its own (RATE_LIMIT_MAX is 2 per client) and a domain of its own: the first
+    // lookup is a discovery, which the others then hit in the cache.
+    const get = (query: string) => app.inject({ url: `/v1/lookup?${query}`, remoteAddress: '198.51.100.61' });
+    assert.equal((await get('domain=many2.test&check=true')).statusCode, 200);
+    assert.equal((await get('domain=many2.test')).statusCode, 200, 'a plain cache hit is free');
+    const hit = await get('domain=many2.test&check=true');
+    assert.equal(hit.statusCode, 200);
+    assert.equal(hit.json().cached, true);
+    const limited = await get('domain=many2.test&check=true');
     assert.equal(limited.statusCode, 429);
     assert.equal(limited.json().error.code, 'rate_limited');
     assert.ok(limited.headers['retry-after']);

@@ -4,28 +4,30 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { checkSchema, errorBodySchema, lookupResultSchema } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { LiveChecker } from '../../src/probes/live-checker.js';
 import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { buildTestApp } from '../helpers/app.js';
-import { passingCheck } from '../helpers/fakes.js';
+import { passingCheck, resolvingTo } from '../helpers/fakes.js';
 
 const ADDRESS = '127.0.3.21';
 
-function fakeDns(address: string): DnsResolver {
-  return { addresses: async () => ({ ok: true, records: [address], ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
-}
-
-/** A plain IMAP server that greets after `delayMs` and counts connections. */
-async function imapServer(delayMs = 0) {
+/**
+ * A plain IMAP server that counts connections. It greets at once, or, with `holdGreetings`, only
+ * when the test calls `releaseGreetings()` (a check of it holds its slot until then).
+ */
+async function imapServer(options: { holdGreetings?: boolean } = {}) {
   let connections = 0;
+  let holding = options.holdGreetings ?? false;
   const sockets = new Set<net.Socket>();
+  const held: net.Socket[] = [];
+  const greet = (socket: net.Socket) => socket.write('* OK ready\r\n');
   const server = net.createServer((socket) => {
     connections += 1;
     sockets.add(socket);
     socket.on('error', () => {});
-    setTimeout(() => socket.write('* OK ready\r\n'), delayMs);
+    if (holding) held.push(socket);
+    else greet(socket);
     socket.on('data', (chunk) => {
       for (const line of chunk.toString().split('\r\n').filter(Boolean)) {
         const [tag, command] = line.split(' ');
@@ -40,6 +42,10 @@ async function imapServer(delayMs = 0) {
     get connections() {
       return connections;
     },
+    releaseGreetings() {
+      holding = false;
+      for (const socket of held.splice(0)) greet(socket);
+    },
     close: () => new Promise<void>((resolve) => {
       sockets.forEach((socket) => socket.destroy());
       server.close(() => resolve());
@@ -47,7 +53,7 @@ async function imapServer(delayMs = 0) {
   };
 }
 
-const network = new Network(fakeDns(ADDRESS), new AddressPolicy(['127.0.3.0/24']));
+const network = new Network(resolvingTo(ADDRESS), new AddressPolicy(['127.0.3.0/24']));
 const checker = (overrides: Partial<ConstructorParameters<typeof LiveChecker>[0]> = {}) =>
   new LiveChecker({ network, timeoutMs: 2_000, cacheTtlS: 60, concurrency: 4, targetLimitMax: 100, targetWindowMs: 60_000, ...overrides });
 
@@ -90,21 +96,26 @@ describe('LiveChecker: cache and limits', () => {
     for (let i = 0; i < 4; i += 1) results.push(await live.check(target()));
     assert.deepEqual(results.map((check) => check.error?.code ?? 'ok'), ['ok', 'ok', 'rate_limited', 'rate_limited']);
     assert.equal(server.connections - before, 2, 'a limited check opens no connection');
-    // Another name for the same address shares its budget (other addresses: test/unit/outbound-budgets.test.ts).
+    // Another name for the same address shares its budget (other addresses: test/integration/outbound-budgets.test.ts).
     const other = await live.check({ ...target(), host: 'other.limits.test' });
     assert.equal(other.error?.code, 'rate_limited');
     assert.equal(server.connections - before, 2);
   });
 
   it('bounds the checks running at once; a waiter gives up as busy when no slot frees in time', async () => {
-    const slow = await imapServer(400);
+    const slow = await imapServer({ holdGreetings: true });
     try {
       const live = checker({ concurrency: 1, cacheTtlS: 0, timeoutMs: 2_000, queueTimeoutMs: 100 });
       const slowTarget: CheckTarget = { host: 'slow.limits.test', port: slow.port, protocol: 'imap', security: 'none' };
-      const [a, b] = await Promise.all([live.check(slowTarget), live.check({ ...slowTarget, host: 'slow2.limits.test' })]);
-      assert.equal(a.ok, true, JSON.stringify(a.error));
-      assert.equal(b.error?.code, 'busy');
-      assert.equal(slow.connections, 1);
+      // The first check takes the only slot and holds it: its server does not greet until released.
+      const first = live.check(slowTarget);
+      // The second waits for the slot for its queue time (100 ms, the limit under test), then gives up.
+      const second = await live.check({ ...slowTarget, host: 'slow2.limits.test' });
+      assert.equal(second.error?.code, 'busy');
+      slow.releaseGreetings();
+      const done = await first;
+      assert.equal(done.ok, true, JSON.stringify(done.error));
+      assert.equal(slow.connections, 1, 'the waiter that gave up never connected');
     } finally {
       await slow.close();
     }
@@ -211,7 +222,7 @@ describe('GET /v1/check with the real checker', () => {
     let app: FastifyInstance | undefined;
     try {
       // The name resolves to the loopback listener, but the policy does not allow loopback.
-      const refused = new Network(fakeDns(ADDRESS), new AddressPolicy([]));
+      const refused = new Network(resolvingTo(ADDRESS), new AddressPolicy([]));
       app = await buildTestApp({}, { network: refused });
       const response = await app.inject({ method: 'GET', url: `/v1/check?host=evil.example.test&port=993&protocol=imap&security=tls` });
       assert.equal(response.statusCode, 200);

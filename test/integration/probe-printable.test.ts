@@ -2,20 +2,16 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { checkServer } from '../../src/probes/check-server.js';
 import { printable } from '../../src/probes/session.js';
+import { resolvingTo } from '../helpers/fakes.js';
 
 // Loopback world of this file: fake IMAP, POP3 and SMTP servers on 127.0.8.20 whose greetings and
 // capabilities carry terminal escapes, NUL, BEL, DEL, backspace and C1 controls.
 const ADDRESS = '127.0.8.20';
 const ESC = '\x1b[2J\x1b]0;owned\x07';
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-
-function fakeDns(): DnsResolver {
-  return { addresses: async () => ({ ok: true, records: [ADDRESS], ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
-}
 
 /** A line-based fake server: `reply` maps each received line to the raw text to send back. */
 async function fakeServer(greeting: string, reply: (line: string) => string | null) {
@@ -49,7 +45,7 @@ async function fakeServer(greeting: string, reply: (line: string) => string | nu
 }
 
 describe('greetings and capabilities of checked servers are made printable', () => {
-  const network = new Network(fakeDns(), new AddressPolicy(['127.0.8.0/24']));
+  const network = new Network(resolvingTo(ADDRESS), new AddressPolicy(['127.0.8.0/24']));
   const servers: { close(): Promise<void> }[] = [];
   const ports: Record<string, number> = {};
 

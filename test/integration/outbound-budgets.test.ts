@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { lookupResultSchema } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { addressKey } from '../../src/net/client-key.js';
 import { TargetBudget } from '../../src/probes/budgets.js';
@@ -14,7 +14,7 @@ import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { createGuessSource, GUESS_PORTS } from '../../src/sources/guess.js';
 import { buildTestApp } from '../helpers/app.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
-import { autoconfigFinding, passingCheck } from '../helpers/fakes.js';
+import { autoconfigFinding, FakeDns, found, passingCheck, resolvingTo } from '../helpers/fakes.js';
 
 // (Every assert.ok has a message: without one, Node re-reads the transpiled source to make one, which can hang.)
 // Loopback world of this file (127.0.7.0/24 only): one victim address per test, the DNS server
@@ -22,23 +22,20 @@ import { autoconfigFinding, passingCheck } from '../helpers/fakes.js';
 const RANGE = '127.0.7.0/24';
 const MAIL_PORTS = [...new Set(Object.values(GUESS_PORTS).flatMap((ports) => [ports.tls, ports.starttls]))];
 
-/** Resolves every name to `address`. */
-function oneAddressDns(address: string): DnsResolver {
-  return { addresses: async () => ({ ok: true, records: [address], ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
-}
-
 /**
  * Listeners on `ports` of `address` that greet at once (so a client that got any byte was counted)
- * and hang up on the first line; `silent` ones never greet (they hold a check until its timeout).
+ * and hang up on the first line; `silent` ones never greet (they hold a check until it is stopped).
  */
 async function countingListeners(address: string, ports: readonly number[], options: { silent?: boolean } = {}) {
   let connections = 0;
+  const accepted = new EventEmitter();
   const sockets = new Set<net.Socket>();
   const greetings: Record<number, string> = { 993: '* OK\r\n', 143: '* OK\r\n', 995: '+OK\r\n', 110: '+OK\r\n', 465: '220 hi\r\n', 587: '220 hi\r\n' };
   const servers = await Promise.all(
     ports.map(async (port) => {
       const server = net.createServer((socket) => {
         connections += 1;
+        accepted.emit('connection');
         sockets.add(socket);
         socket.on('error', () => {});
         socket.on('close', () => sockets.delete(socket));
@@ -54,6 +51,10 @@ async function countingListeners(address: string, ports: readonly number[], opti
     port: (servers[0]?.address() as net.AddressInfo).port,
     get connections() {
       return connections;
+    },
+    /** Resolves at the next accepted connection (call it before causing one). */
+    nextConnection: async () => {
+      await once(accepted, 'connection');
     },
     close: async () => {
       sockets.forEach((socket) => socket.destroy());
@@ -78,7 +79,7 @@ describe('addressKey: the per-target budget key', () => {
   it('two IPv6 addresses of one /64 are one target: the second is refused before any socket is opened', async () => {
     const budget = new TargetBudget({ max: 1, windowMs: 60_000 });
     const names: Record<string, string> = { 'a.v6.test': '2001:db8:1:2::1', 'b.v6.test': '2001:db8:1:2::2', 'c.v6.test': '2001:db8:1:3::1' };
-    const dns = { addresses: async (host: string) => ({ ok: true, records: [names[host]], ttlS: 60 }), cancel: () => {} } as unknown as DnsResolver;
+    const dns = new FakeDns({ addresses: (host) => (names[host] ? found([names[host]]) : undefined) });
     // The allow-list lets these documentation addresses past the policy, so the budget decides.
     const network = new Network(dns, new AddressPolicy(['2001:db8:1::/48']));
     // Security of the test itself: the signal is aborted, so an admitted attempt stops before connecting.
@@ -103,7 +104,7 @@ describe('LiveChecker: the per-target limit is per address, not per name', () =>
   after(() => listener.close());
 
   it('25 names for one address open at most CHECK_TARGET_LIMIT_MAX connections', async () => {
-    const network = new Network(oneAddressDns(VICTIM), new AddressPolicy([RANGE]));
+    const network = new Network(resolvingTo(VICTIM), new AddressPolicy([RANGE]));
     const live = new LiveChecker({ network, timeoutMs: 2_000, cacheTtlS: 60, concurrency: 32, targetLimitMax: 20, targetWindowMs: 60_000 });
     const targets: CheckTarget[] = Array.from({ length: 25 }, (_, i) => ({ host: `n${i}.victim.test`, port: listener.port, protocol: 'imap', security: 'none' }));
     const checks = await Promise.all(targets.map((target) => live.check(target)));
@@ -142,17 +143,18 @@ describe('lookup?check=true counts every check against the client (CHECK_RATE_LI
   const get = (url: string, remoteAddress: string) => app.inject({ method: 'GET', url, remoteAddress });
 
   it('checks the best servers until the budget runs out; the rest say rate_limited, and /v1/check is then refused', async () => {
+    const before = calls;
     const response = await get('/v1/lookup?domain=budget.test&check=true', '198.51.100.70');
     assert.equal(response.statusCode, 200, 'the answer is still given');
     const body = lookupResultSchema.parse(response.json());
-    assert.equal(calls, 5);
+    assert.equal(calls - before, 5);
     assert.deepEqual(body.incoming.map((server) => server.check?.error?.code ?? 'ok'), ['ok', 'ok', 'ok', 'ok', 'ok', 'rate_limited', 'rate_limited', 'rate_limited']);
     assert.match(body.incoming[7]?.check?.error?.message ?? '', /retry in \d+ s/);
     const check = await get('/v1/check?host=imap0.budget.test&port=993&protocol=imap&security=tls', '198.51.100.70');
     assert.equal(check.statusCode, 429);
     assert.equal(check.json().error.code, 'rate_limited');
     assert.ok(Number(check.headers['retry-after']) > 0, 'Retry-After');
-    assert.equal(calls, 5);
+    assert.equal(calls - before, 5, 'the refused /v1/check asked no checker');
   });
 
   it('a client whose budget /v1/check used up gets its answer with every check rate_limited; others are unaffected', async () => {
@@ -194,7 +196,7 @@ describe('guessing goes through the live checker: per-address limit and concurre
     });
 
   it('probes count against the per-address limit', async () => {
-    const network = new Network(oneAddressDns(GUESSED), new AddressPolicy([RANGE]));
+    const network = new Network(resolvingTo(GUESSED), new AddressPolicy([RANGE]));
     const checker = new LiveChecker({ network, timeoutMs: 1_500, cacheTtlS: 60, concurrency: 32, targetLimitMax: 3, targetWindowMs: 60_000 });
     const before = listeners.connections;
     const result = await guess(checker, network);
@@ -204,16 +206,22 @@ describe('guessing goes through the live checker: per-address limit and concurre
   });
 
   it('probes wait for a concurrency slot and give up as busy rather than connect past the limit', async () => {
-    const network = new Network(oneAddressDns(GUESSED), new AddressPolicy([RANGE]));
-    const holdNetwork = new Network(oneAddressDns(HOLD), new AddressPolicy([RANGE]));
-    const checker = new LiveChecker({ network: holdNetwork, timeoutMs: 1_500, cacheTtlS: 0, concurrency: 1, targetLimitMax: 1_000, targetWindowMs: 60_000 });
+    const network = new Network(resolvingTo(GUESSED), new AddressPolicy([RANGE]));
+    const holdNetwork = new Network(resolvingTo(HOLD), new AddressPolicy([RANGE]));
+    const checker = new LiveChecker({ network: holdNetwork, timeoutMs: 5_000, cacheTtlS: 0, concurrency: 1, targetLimitMax: 1_000, targetWindowMs: 60_000 });
     const before = listeners.connections;
-    // The only slot is held by a check of a server that never greets.
-    const held = checker.check({ host: 'hold.guessbudget.test', port: silent.port, protocol: 'imap', security: 'none' });
+    // The only slot is held by a check of a server that never greets, until the test stops it.
+    const stopHolding = new AbortController();
+    const holding = silent.nextConnection();
+    const held = checker.check({ host: 'hold.guessbudget.test', port: silent.port, protocol: 'imap', security: 'none' }, { signal: stopHolding.signal });
+    await holding;
+    // Each probe waits for the slot for its time limit (300 ms, the limit under test), then gives up.
     const result = await guess(checker, network);
     assert.equal(listeners.connections - before, 0, 'no probe connected while the slot was taken');
     assert.equal(result.outcome, 'error');
-    assert.equal((await held).error?.code, 'timeout');
+    assert.match(result.detail ?? '', /refused by the outbound connection budgets/);
+    stopHolding.abort();
+    assert.equal((await held).ok, false);
     assert.equal(silent.connections, 1);
   });
 });

@@ -7,22 +7,18 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { Check } from '../../src/api/schemas.js';
 import { Network } from '../../src/net/connect.js';
-import type { DnsResolver } from '../../src/net/dns.js';
 import { AddressPolicy } from '../../src/net/policy.js';
 import { checkServer, type CheckServerOptions } from '../../src/probes/check-server.js';
 import type { CheckTarget } from '../../src/probes/types.js';
 import { createMailCerts, type CertFiles, type MailCerts } from '../helpers/dovecot.js';
+import { resolvingTo } from '../helpers/fakes.js';
 
 /** Test servers listen here (127.0.3.0/24 is this suite's loopback range). */
 const ADDRESS = '127.0.3.20';
 const HOST = 'mail.probe.test';
 
-/** A resolver stub that answers every name with one address (the real one is tested end to end). */
-function fakeDns(address: string): DnsResolver {
-  return { addresses: async () => ({ ok: true, records: [address], ttlS: 60 }) } as unknown as DnsResolver;
-}
-
-const allowed = new Network(fakeDns(ADDRESS), new AddressPolicy(['127.0.3.0/24']));
+// Every name resolves to the one address (the real resolver is tested end to end).
+const allowed = new Network(resolvingTo(ADDRESS), new AddressPolicy(['127.0.3.0/24']));
 
 /** Per-connection handle of a scripted server. */
 interface Conn {
@@ -489,13 +485,13 @@ describe('live check dialogs against scripted servers', () => {
     const server = await scripted(imapScript());
     servers.push(server);
     // The same loopback listener, but the policy no longer allows it.
-    const strict = new Network(fakeDns(ADDRESS), new AddressPolicy(['127.0.3.128/25']));
+    const strict = new Network(resolvingTo(ADDRESS), new AddressPolicy(['127.0.3.128/25']));
     const check = await checkServer({ host: HOST, port: server.port, protocol: 'imap', security: 'none' }, { network: strict, timeoutMs: 2_000 });
     assert.equal(check.ok, false);
     assert.equal(check.error?.code, 'forbidden_target');
     // Security: the refused address is not disclosed.
     assert.equal(check.address, null);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Read once the check has finished: the policy refused before any socket was opened.
     assert.equal(server.connections, 0);
   });
 
