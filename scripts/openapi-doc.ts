@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.js';
-import { testConfig } from '../src/config/env.js';
+import { testConfig } from '../test/helpers/config.js';
 import { ProviderDb } from '../src/provider-db/provider-db.js';
 
 /** Where the checked-in OpenAPI document lives. */

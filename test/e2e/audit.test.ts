@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { auditResultSchema, type AuditResult } from '../../src/api/audit.js';
 import { createNetwork } from '../../src/app.js';
-import { testConfig } from '../../src/config/env.js';
+import { testConfig } from '../helpers/config.js';
 import { LiveChecker } from '../../src/probes/live-checker.js';
 import { buildTestApp } from '../helpers/app.js';
 import { autoconfigXml } from '../helpers/autoconfig-docs.js';

@@ -15,7 +15,7 @@ import { parse as parsePlist } from 'plist';
 import { createChecker, createNetwork } from '../../src/app.js';
 import { lookupResultSchema, type LookupResult, type Server } from '../../src/api/schemas.js';
 import { publishResultSchema, type PublishResult } from '../../src/api/serve-schemas.js';
-import { testConfig } from '../../src/config/env.js';
+import { testConfig } from '../helpers/config.js';
 import { loadProviderDb, type ProviderDb } from '../../src/provider-db/provider-db.js';
 import { createDefaultSources, createHttpClient } from '../../src/sources/index.js';
 import { buildTestApp } from '../helpers/app.js';

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
-import { testConfig, type EnvName } from '../../src/config/env.js';
+import { type EnvName } from '../../src/config/env.js';
+import { testConfig } from './config.js';
 import { loadProviderDb, type ProviderDb } from '../../src/provider-db/provider-db.js';
 import { NO_DNS_SERVER } from './fakes.js';
 

@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { testConfig, type EnvName } from '../../src/config/env.js';
+import { type EnvName } from '../../src/config/env.js';
+import { testConfig } from '../helpers/config.js';
 import { loadTestProviderDb } from '../helpers/app.js';
 
 // Loopback world of this file (127.0.9.0/24 only): the service listens on 127.0.9.60; clients

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config/env.js';
+import { testConfig } from '../helpers/config.js';
 import { loadTestProviderDb } from '../helpers/app.js';
 import { autoconfigXml } from '../helpers/autoconfig-docs.js';
 import { TestDnsServer, type ZoneRecord } from '../helpers/dns-server.js';

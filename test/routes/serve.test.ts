@@ -7,7 +7,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { parse as parsePlist } from 'plist';
 import { lookupResultSchema } from '../../src/api/schemas.js';
 import { publishResultSchema } from '../../src/api/serve-schemas.js';
-import { testConfig } from '../../src/config/env.js';
+import { testConfig } from '../helpers/config.js';
 import { buildAutodiscoverRequest, parseAutodiscoverXml } from '../../src/formats/autodiscover-xml.js';
 import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 import { verifyPaccDigest } from '../../src/formats/pacc-json.js';
