@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   } as NodeJS.ProcessEnv);
   const app = await buildApp(config, { providerDb: await loadProviderDb(), httpCa: world.ca });
   await app.ready();
-  const has = (name: string) => app.services.resolver.sources.some((source) => source.name === name);
+  const has = (name: string) => app.services.discoverer.sources.some((source) => source.name === name);
   const hasGuess = has('guess');
 
   const scenarios: { name: string; query: string; runs: number; expect: string }[] = [

@@ -24,7 +24,7 @@ import { WindowCounter } from './probes/budgets.js';
 import { LiveChecker, type LiveCheckerOptions } from './probes/live-checker.js';
 import type { Prober, ServerChecker } from './probes/types.js';
 import type { ProviderDb } from './provider-db/provider-db.js';
-import { Resolver, type Discovery } from './resolver/resolver.js';
+import { Discoverer, type Discovery } from './resolver/discoverer.js';
 import { auditRoutes } from './routes/audit.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
@@ -73,7 +73,7 @@ export interface AppDeps {
 export interface AppServices {
   config: Config;
   network: Network;
-  resolver: Resolver;
+  discoverer: Discoverer;
   lookupCache: CoalescingCache<Discovery>;
   lookup: LookupService;
   checker: ServerChecker;
@@ -195,7 +195,7 @@ function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Serve
 /** What the lookup service is made of besides configuration. */
 interface LookupParts {
   log: Log;
-  resolver: Resolver;
+  discoverer: Discoverer;
   lookupCache: CoalescingCache<Discovery>;
   shared: SharedState | null;
   observability: Observability;
@@ -205,12 +205,12 @@ interface LookupParts {
 
 /** The lookup use case: cache (and the fleet's, if any), discovery, live checks of an answer, load shedding, the served-domain hint. */
 function createLookupService(config: Config, deps: AppDeps, parts: LookupParts): LookupService {
-  const { log, resolver, lookupCache, shared, observability, serving, checks } = parts;
+  const { log, discoverer, lookupCache, shared, observability, serving, checks } = parts;
   // Only when the provider database is one of the sources (tests may replace them).
-  const providerDbAnswers = resolver.sources.some((source) => source.name === 'provider-db');
+  const providerDbAnswers = discoverer.sources.some((source) => source.name === 'provider-db');
   const answersOffline = (domain: string) => providerDbAnswers && deps.providerDb.byDomain(domain) !== undefined;
   return new LookupService({
-    resolver,
+    discoverer,
     cache: lookupCache,
     lookupTimeoutMs: config.LOOKUP_TIMEOUT_MS,
     cacheTtl: { foundS: config.CACHE_TTL_S, notFoundS: config.CACHE_NEGATIVE_TTL_S },
@@ -226,7 +226,7 @@ function createLookupService(config: Config, deps: AppDeps, parts: LookupParts):
   });
 }
 
-/** Wires the core from configuration: network, shared state, checker, sources, resolver, cache, lookup service, audits. */
+/** Wires the core from configuration: network, shared state, checker, sources, discoverer, cache, lookup service, audits. */
 export async function createServices(config: Config, deps: AppDeps, log: Log, observability: Observability, serving?: Serving): Promise<AppServices> {
   // Metrics (METRICS) and load shedding (SHED_*): what the core records through and asks before new work.
   const { metrics, underPressure } = observability;
@@ -252,7 +252,7 @@ export async function createServices(config: Config, deps: AppDeps, log: Log, ob
     ispdbUrls: config.ISPDB_URLS,
     guessTimeoutMs: Math.min(config.CHECK_TIMEOUT_MS, 3_000),
   });
-  const resolver = new Resolver(sources, {
+  const discoverer = new Discoverer(sources, {
     maxConcurrent: config.DISCOVERY_CONCURRENCY,
     maxPerClient: config.DISCOVERY_PER_CLIENT_MAX,
     companionGraceMs: config.DISCOVERY_COMPANION_GRACE_MS,
@@ -265,9 +265,9 @@ export async function createServices(config: Config, deps: AppDeps, log: Log, ob
     sizeOf: discoverySize,
     clock: deps.clock,
   });
-  const lookup = createLookupService(config, deps, { log, resolver, lookupCache, shared, observability, serving, checks: { checker, clientChecks } });
+  const lookup = createLookupService(config, deps, { log, discoverer, lookupCache, shared, observability, serving, checks: { checker, clientChecks } });
   const audits = new AuditService({
-    sources: resolver.sources,
+    sources: discoverer.sources,
     checker,
     clientChecks,
     log,
@@ -277,7 +277,7 @@ export async function createServices(config: Config, deps: AppDeps, log: Log, ob
     maxPerClient: config.AUDIT_PER_CLIENT_MAX,
     clock: deps.clock,
   });
-  return { config, network, resolver, lookupCache, lookup, checker, clientChecks, audits, http, pressure: observability.pressure, shared };
+  return { config, network, discoverer, lookupCache, lookup, checker, clientChecks, audits, http, pressure: observability.pressure, shared };
 }
 
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
@@ -309,7 +309,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(errorHandler);
   // Before the routes, so its response hook sees every one of them.
   await observability.register(app, {
-    discoveriesInFlight: () => services.resolver.running,
+    discoveriesInFlight: () => services.discoverer.running,
     cacheEntries: () => services.lookupCache.size,
     lookupRoute: LOOKUP_ROUTE,
   });

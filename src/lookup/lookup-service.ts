@@ -5,7 +5,7 @@ import { ApiError, BusyError } from '../api/errors.js';
 import { renderUsername, type LookupSubject } from '../api/input.js';
 import type { Alternative, LookupResult, Server } from '../api/schemas.js';
 import type { Autoconfigure } from '../api/serve-schemas.js';
-import type { Discovery, Resolver } from '../resolver/resolver.js';
+import type { Discovery, Discoverer } from '../resolver/discoverer.js';
 import type { CandidateAlternative, CandidateServer } from '../sources/types.js';
 import { checkAnswer, type AnswerChecks } from './check-answer.js';
 import type { StoreEvents } from '../store/types.js';
@@ -26,7 +26,7 @@ export type LookupOutcome =
 
 /** Dependencies of the lookup service. */
 export interface LookupServiceDeps {
-  resolver: Resolver;
+  discoverer: Discoverer;
   cache: CoalescingCache<Discovery>;
   /** The lookup deadline (LOOKUP_TIMEOUT_MS). */
   lookupTimeoutMs: number;
@@ -164,7 +164,7 @@ export class LookupService {
     if (options.check && !this.deps.checks) throw new ApiError('invalid_input', 'live checks are not available on this server');
     const discover = async (signal: AbortSignal) => {
       this.#shedIfOverloaded(subject.domain);
-      const discovery = await this.deps.resolver.resolve({ subject, signal, deadlineMs: this.deps.lookupTimeoutMs, log: this.deps.log, client: options.client });
+      const discovery = await this.deps.discoverer.resolve({ subject, signal, deadlineMs: this.deps.lookupTimeoutMs, log: this.deps.log, client: options.client });
       return { value: discovery, ttlMs: discoveryTtlMs(discovery, this.deps.cacheTtl) };
     };
     // One report per computation (callers joining it share it); the shared layer reports its own.

@@ -1,5 +1,5 @@
 import type { Computed } from '../cache/coalescing-cache.js';
-import type { Discovery } from '../resolver/resolver.js';
+import type { Discovery } from '../resolver/discoverer.js';
 import { SharedComputation } from '../store/shared-compute.js';
 import type { SharedStore, StoreEvents } from '../store/types.js';
 

@@ -94,11 +94,11 @@ describe('fair use of discovery slots (black-hole DNS flood from several clients
     // Every flood request has reached the resolver (refused or running) before the victim asks.
     await floodIn;
     await nextTurn();
-    assert.equal(app.services.resolver.running, 32, 'the flood is holding discovery slots');
+    assert.equal(app.services.discoverer.running, 32, 'the flood is holding discovery slots');
     const victim = await lookup(app, 'domain=victim.fair.test', '127.0.9.50');
     assert.equal(victim.statusCode, 200, victim.body);
     // Their black-hole DNS questions have not timed out yet: the slots were still held.
-    assert.equal(app.services.resolver.running, 32, 'answered while the flood still held its slots');
+    assert.equal(app.services.discoverer.running, 32, 'answered while the flood still held its slots');
 
     const responses = await Promise.all(flood);
     const refused = responses.filter((response) => response.statusCode === 429);

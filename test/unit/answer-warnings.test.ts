@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { LookupSubject } from '../../src/api/input.js';
 import type { Provider } from '../../src/provider-db/schema.js';
-import { Resolver } from '../../src/resolver/resolver.js';
+import { Discoverer } from '../../src/resolver/discoverer.js';
 import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';
 
 const subject: LookupSubject = { domain: 'example.test', email: null, localPart: null };
@@ -51,7 +51,7 @@ describe('answer warnings', () => {
     // The cross-check time runs on a mocked clock: the MX answers inside it because the clock has not moved.
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const mx = mxAt('imap.hosted.test');
-    const pending = new Resolver([
+    const pending = new Discoverer([
       source('autoconfig', 10, { outcome: 'found', servers: [server('mail.example.test', { source: 'autoconfig:https://autoconfig.example.test/' })] }),
       mx,
     ]).resolve({ subject, deadlineMs: 5000, log });
@@ -69,7 +69,7 @@ describe('answer warnings', () => {
   it('no sources_disagree when the published host is on the provider\'s site', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const mx = mxAt('imap.hosted.test');
-    const pending = new Resolver([source('autoconfig', 10, { outcome: 'found', servers: [server('imap.eu.hosted.test')] }), mx]).resolve({ subject, deadlineMs: 5000, log });
+    const pending = new Discoverer([source('autoconfig', 10, { outcome: 'found', servers: [server('imap.eu.hosted.test')] }), mx]).resolve({ subject, deadlineMs: 5000, log });
     await nextTurn();
     mx.answer();
     const same = await pending;
@@ -81,7 +81,7 @@ describe('answer warnings', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const mx = mxAt('imap.hosted.test');
     let answered = false;
-    const pending = new Resolver([source('autoconfig', 10, { outcome: 'found', servers: [server('mail.example.test')] }), mx])
+    const pending = new Discoverer([source('autoconfig', 10, { outcome: 'found', servers: [server('mail.example.test')] }), mx])
       .resolve({ subject, deadlineMs: 5000, log })
       .then((discovery) => ((answered = true), discovery));
     await nextTurn();
@@ -95,7 +95,7 @@ describe('answer warnings', () => {
   });
 
   it('untrusted_only, plaintext_only_protocol and guessed', async () => {
-    const http = await new Resolver([
+    const http = await new Discoverer([
       source('http-autoconfig', 50, {
         outcome: 'found',
         servers: [server('mail.example.test', { trusted: false, port: 143, security: 'none', source: 'autoconfig:http://x/' }), server('smtp.example.test', { protocol: 'smtp', port: 587, security: 'starttls', trusted: false, source: 'autoconfig:http://x/' })],
@@ -106,7 +106,7 @@ describe('answer warnings', () => {
       ['plaintext_only_protocol', ['http-autoconfig']],
     ]);
     assert.match(http.warnings[1]?.message ?? '', /^IMAP is offered only without encryption/);
-    const guessed = await new Resolver([
+    const guessed = await new Discoverer([
       source('srv', 30, { outcome: 'not-found' }),
       source('guess', 100, { outcome: 'found', servers: [server('imap.example.test')] }, { fallback: true }),
     ]).resolve({ subject, deadlineMs: 5000, log });
@@ -114,7 +114,7 @@ describe('answer warnings', () => {
   });
 
   it('says nothing about a plain, published, encrypted answer', async () => {
-    const discovery = await new Resolver([source('autoconfig', 10, { outcome: 'found', servers: [server('imap.example.test')] })]).resolve({ subject, deadlineMs: 5000, log });
+    const discovery = await new Discoverer([source('autoconfig', 10, { outcome: 'found', servers: [server('imap.example.test')] })]).resolve({ subject, deadlineMs: 5000, log });
     assert.deepEqual(discovery.warnings, []);
   });
 });

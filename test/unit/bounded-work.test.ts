@@ -14,7 +14,7 @@ import {
 import { paccTxtValue, parsePaccJson } from '../../src/formats/pacc-json.js';
 import { discoverySize, toLookupResult } from '../../src/lookup/lookup-service.js';
 import type { FetchOptions, HttpResult } from '../../src/net/http.js';
-import { Resolver, type Discovery } from '../../src/resolver/resolver.js';
+import { Discoverer, type Discovery } from '../../src/resolver/discoverer.js';
 import { fetchAutoconfig } from '../../src/sources/autoconfig-fetch.js';
 import { parseAutoconfigXml } from '../../src/formats/autoconfig-xml.js';
 import { createAutodiscoverSource } from '../../src/sources/autodiscover.js';
@@ -206,7 +206,7 @@ describe('no parsing once the lookup is decided', () => {
       priority: 50,
       lookup: ({ signal }) => (worseEnded = fetchAutoconfig({ http, url, shownUrl: url, source: 'autoconfig', trusted: true, domain: 'example.test', signal })),
     };
-    const discovery = await new Resolver([better, worse]).resolve({ subject, deadlineMs: 2000, log });
+    const discovery = await new Discoverer([better, worse]).resolve({ subject, deadlineMs: 2000, log });
     assert.equal(discovery.incoming[0]?.host, 'imap.better.test');
     assert.equal((await worseEnded)?.outcome, 'timeout', 'the worse source ended as aborted');
     assert.equal(body.reads(), 0);
@@ -271,7 +271,7 @@ describe('servers per protocol in the answer (merge)', () => {
     // The better-ranked source answers last (released below), so both answers are merged.
     let answerBetter: (result: SourceResult) => void = () => {};
     const better: Source = { name: 'better', priority: 10, lookup: () => new Promise((resolve) => (answerBetter = resolve)) };
-    const pending = new Resolver([worse, better]).resolve({ subject, deadlineMs: 2000, log });
+    const pending = new Discoverer([worse, better]).resolve({ subject, deadlineMs: 2000, log });
     // One event-loop turn: the worse source's answer, settled already, has been taken in.
     await nextTurn();
     answerBetter({ outcome: 'found', servers: [1, 2, 3, 4].map((index) => candidate(`imap${index}.better.test`)) });

@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ApiError } from '../../src/api/errors.js';
 import type { LookupSubject } from '../../src/api/input.js';
 import { rankServers } from '../../src/formats/rank.js';
-import { Resolver } from '../../src/resolver/resolver.js';
+import { Discoverer } from '../../src/resolver/discoverer.js';
 import type { CandidateServer, Source, SourceContext, SourceResult } from '../../src/sources/types.js';
 
 const subject: LookupSubject = { domain: 'example.test', email: null, localPart: null };
@@ -71,11 +71,11 @@ function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => 
   return { promise: wrapped, settled: () => settled };
 }
 
-describe('Resolver: ranked, not raced', () => {
+describe('Discoverer: ranked, not raced', () => {
   it('waits for a better-ranked source even when a worse one answered first', async () => {
     const best = controlled('best', 10);
     const worse = immediate('worse', 30, found('worse.example.test'));
-    const resolver = new Resolver([worse, best]);
+    const resolver = new Discoverer([worse, best]);
     const pending = tracked(resolver.resolve({ subject, deadlineMs: 5000, log }));
     await tick();
     assert.equal(pending.settled(), false, 'must not answer while a better-ranked source is pending');
@@ -88,7 +88,7 @@ describe('Resolver: ranked, not raced', () => {
   it('answers as soon as no better-ranked source is pending and aborts the worse ones', async () => {
     const best = immediate('best', 10, found('best.example.test'));
     const slow = controlled('slow', 30);
-    const resolver = new Resolver([slow, best]);
+    const resolver = new Discoverer([slow, best]);
     // The slow source never answers: had the resolver waited for it, it would have ended at the
     // deadline with the slow source reported as a timeout, not skipped.
     const discovery = await resolver.resolve({ subject, deadlineMs: 5000, log });
@@ -100,7 +100,7 @@ describe('Resolver: ranked, not raced', () => {
   });
 
   it('falls through to a lower-ranked source when the better ones find nothing', async () => {
-    const resolver = new Resolver([
+    const resolver = new Discoverer([
       immediate('a', 10, { outcome: 'not-found' }),
       immediate('b', 20, { outcome: 'error', error: 'http_error' }),
       immediate('c', 30, found('c.example.test')),
@@ -114,7 +114,7 @@ describe('Resolver: ranked, not raced', () => {
   it('gives up on pending sources at the deadline and reports them as timeout', async (t) => {
     mockClock(t);
     const hang = controlled('hang', 10);
-    const resolver = new Resolver([hang, immediate('low', 30, found('low.example.test'))]);
+    const resolver = new Discoverer([hang, immediate('low', 30, found('low.example.test'))]);
     const pending = tracked(resolver.resolve({ subject, deadlineMs: 150, log }));
     await tick();
     t.mock.timers.tick(149);
@@ -131,7 +131,7 @@ describe('Resolver: ranked, not raced', () => {
     const a = controlled('a', 10);
     const b = controlled('b', 20);
     const client = new AbortController();
-    const resolver = new Resolver([a, b]);
+    const resolver = new Discoverer([a, b]);
     const promise = resolver.resolve({ subject, deadlineMs: 5000, log, signal: client.signal });
     await tick();
     client.abort();
@@ -146,10 +146,10 @@ describe('Resolver: ranked, not raced', () => {
     Object.assign(guess, { fallback: true });
     let guessCalls = 0;
     const counted: Source = { ...guess, lookup: (context) => ((guessCalls += 1), guess.lookup(context)) };
-    const none = await new Resolver([immediate('a', 10, { outcome: 'not-found' }), counted]).resolve({ subject, deadlineMs: 5000, log });
+    const none = await new Discoverer([immediate('a', 10, { outcome: 'not-found' }), counted]).resolve({ subject, deadlineMs: 5000, log });
     assert.equal(guessCalls, 1);
     assert.equal(none.incoming[0]?.host, 'guess.example.test');
-    const some = await new Resolver([immediate('a', 10, found('a.example.test')), counted]).resolve({ subject, deadlineMs: 5000, log });
+    const some = await new Discoverer([immediate('a', 10, found('a.example.test')), counted]).resolve({ subject, deadlineMs: 5000, log });
     assert.equal(guessCalls, 1, 'the fallback is not run when a source found settings');
     assert.equal(some.sources.find((entry) => entry.name === 'guess')?.outcome, 'skipped');
   });
@@ -157,7 +157,7 @@ describe('Resolver: ranked, not raced', () => {
   it('never starts network sources when a local source answers better than any of them could', async () => {
     const network = controlled('network', 10);
     const local: Source = { ...immediate('provider-db', 0, found('db.example.test')), local: true };
-    const discovery = await new Resolver([network, local]).resolve({ subject, deadlineMs: 5000, log });
+    const discovery = await new Discoverer([network, local]).resolve({ subject, deadlineMs: 5000, log });
     assert.equal(network.calls, 0, 'no outbound work for a domain the database knows');
     assert.equal(discovery.incoming[0]?.host, 'db.example.test');
     assert.equal(discovery.sources.find((entry) => entry.name === 'network')?.outcome, 'skipped');
@@ -166,20 +166,20 @@ describe('Resolver: ranked, not raced', () => {
   it('starts network sources once local sources found nothing', async () => {
     const network = immediate('network', 10, found('net.example.test'));
     const local: Source = { ...immediate('provider-db', 0, { outcome: 'not-found' }), local: true };
-    const discovery = await new Resolver([network, local]).resolve({ subject, deadlineMs: 5000, log });
+    const discovery = await new Discoverer([network, local]).resolve({ subject, deadlineMs: 5000, log });
     assert.equal(discovery.incoming[0]?.host, 'net.example.test');
   });
 
   it('turns a throwing source into an error value', async () => {
     const broken: Source = { name: 'broken', priority: 10, lookup: async () => { throw new Error('bug'); } };
-    const discovery = await new Resolver([broken, immediate('ok', 20, found('ok.example.test'))]).resolve({ subject, deadlineMs: 5000, log });
+    const discovery = await new Discoverer([broken, immediate('ok', 20, found('ok.example.test'))]).resolve({ subject, deadlineMs: 5000, log });
     assert.equal(discovery.sources[0]?.outcome, 'error');
     assert.equal(discovery.sources[0]?.error, 'internal_error');
     assert.equal(discovery.found, true);
   });
 
   it('takes the smallest TTL of the contributing sources', async () => {
-    const discovery = await new Resolver([
+    const discovery = await new Discoverer([
       immediate('a', 10, { ...found('a.example.test'), ttlS: 600 } as SourceResult),
       immediate('b', 5, { ...found('b.example.test'), ttlS: 120 } as SourceResult),
     ]).resolve({ subject, deadlineMs: 5000, log });
@@ -188,7 +188,7 @@ describe('Resolver: ranked, not raced', () => {
 
   it('refuses a discovery beyond maxConcurrent with ApiError busy, and frees the slot afterwards', async () => {
     const hold = controlled('hold', 10);
-    const resolver = new Resolver([hold], { maxConcurrent: 1 });
+    const resolver = new Discoverer([hold], { maxConcurrent: 1 });
     const first = resolver.resolve({ subject, deadlineMs: 5000, log });
     await tick();
     assert.equal(resolver.running, 1);
@@ -231,13 +231,13 @@ describe('rankServers (merge)', () => {
   });
 });
 
-describe('Resolver: no half-answers', () => {
+describe('Discoverer: no half-answers', () => {
   const smtp = (host: string, overrides: Partial<CandidateServer> = {}) => server(host, { protocol: 'smtp', port: 465, ...overrides });
 
   it('a document with only outgoing servers is partial: lower-ranked sources still run, its SMTP ranks after theirs', async () => {
     const autoconfig = immediate('autoconfig', 10, { outcome: 'partial', servers: [smtp('smtp.own.test')], detail: 'only SMTP' });
     const srv = controlled('srv', 30);
-    const resolver = new Resolver([autoconfig, srv]);
+    const resolver = new Discoverer([autoconfig, srv]);
     const pending = resolver.resolve({ subject, deadlineMs: 5000, log });
     await tick();
     assert.equal(srv.aborted, false, 'a partial answer must not end the search');
@@ -251,7 +251,7 @@ describe('Resolver: no half-answers', () => {
 
   it('only outgoing servers from every source is not found (no 200 without an incoming server), and guessing runs', async () => {
     const guess = controlled('guess', 100, { fallback: true });
-    const resolver = new Resolver([immediate('autoconfig', 10, { outcome: 'partial', servers: [smtp('smtp.own.test')] }), guess]);
+    const resolver = new Discoverer([immediate('autoconfig', 10, { outcome: 'partial', servers: [smtp('smtp.own.test')] }), guess]);
     const pending = resolver.resolve({ subject, deadlineMs: 5000, log });
     await tick();
     assert.equal(guess.calls, 1);
@@ -276,7 +276,7 @@ describe('Resolver: no half-answers', () => {
       smtp('submission.test', { port: 587, security: 'starttls' }),
       server('other-port.test', { port: 10993, security: 'tls' }),
     ];
-    const discovery = await new Resolver([immediate('doc', 10, { outcome: 'found', servers: [...bad, ...good], detail: 'ten servers' })]).resolve({
+    const discovery = await new Discoverer([immediate('doc', 10, { outcome: 'found', servers: [...bad, ...good], detail: 'ten servers' })]).resolve({
       subject,
       deadlineMs: 5000,
       log,
@@ -289,7 +289,7 @@ describe('Resolver: no half-answers', () => {
 
   it('a found answer whose servers all break the invariant counts as nothing: guessing runs', async () => {
     const guess = immediate('guess', 100, { outcome: 'found', servers: [server('imap.guessed.test')] });
-    const discovery = await new Resolver([
+    const discovery = await new Discoverer([
       immediate('doc', 10, { outcome: 'found', servers: [server('x.test', { port: 993, security: 'starttls' })] }),
       { ...guess, fallback: true },
     ]).resolve({ subject, deadlineMs: 5000, log });
@@ -297,14 +297,14 @@ describe('Resolver: no half-answers', () => {
   });
 });
 
-describe('Resolver: companion sources (alternatives only)', () => {
+describe('Discoverer: companion sources (alternatives only)', () => {
   const jmap = { kind: 'jmap' as const, url: 'https://jmap.example.test/session', source: 'jmap:https://example.test/.well-known/jmap', trusted: true };
   const companion = () => controlled('jmap', 60, { companion: true });
 
   it('merges the alternatives of a companion that answers within the grace, whatever the ranked outcome', async (t) => {
     mockClock(t);
     const late = companion();
-    const pending = new Resolver([immediate('autoconfig', 10, found('imap.example.test')), late], { companionGraceMs: 500 }).resolve({ subject, deadlineMs: 5000, log });
+    const pending = new Discoverer([immediate('autoconfig', 10, found('imap.example.test')), late], { companionGraceMs: 500 }).resolve({ subject, deadlineMs: 5000, log });
     // The answer is decided; the companion answers inside its grace (the clock has not moved).
     await tick();
     late.resolveWith({ outcome: 'not-found', alternatives: [jmap] });
@@ -316,7 +316,7 @@ describe('Resolver: companion sources (alternatives only)', () => {
   it('never holds the answer back by more than the grace: a slow companion is aborted and reported skipped', async (t) => {
     mockClock(t);
     const slow = companion();
-    const pending = tracked(new Resolver([immediate('autoconfig', 10, found('imap.example.test')), slow], { companionGraceMs: 50 }).resolve({ subject, deadlineMs: 5000, log }));
+    const pending = tracked(new Discoverer([immediate('autoconfig', 10, found('imap.example.test')), slow], { companionGraceMs: 50 }).resolve({ subject, deadlineMs: 5000, log }));
     await tick();
     t.mock.timers.tick(49);
     await tick();
@@ -332,7 +332,7 @@ describe('Resolver: companion sources (alternatives only)', () => {
   it('waits for a companion past the grace when no ranked source found anything (its alternatives are the whole answer)', async (t) => {
     mockClock(t);
     const slowish = companion();
-    const pending = tracked(new Resolver([immediate('autoconfig', 10, { outcome: 'not-found' }), slowish], { companionGraceMs: 20 }).resolve({ subject, deadlineMs: 5000, log }));
+    const pending = tracked(new Discoverer([immediate('autoconfig', 10, { outcome: 'not-found' }), slowish], { companionGraceMs: 20 }).resolve({ subject, deadlineMs: 5000, log }));
     await tick();
     t.mock.timers.tick(150);
     await tick();
@@ -348,7 +348,7 @@ describe('Resolver: companion sources (alternatives only)', () => {
     const never = companion();
     const local: Source = { name: 'provider-db', priority: 0, local: true, lookup: async () => found('imap.db.test') };
     // With the clock stopped, an answer that waited for the 2 s grace would never come.
-    const pending = tracked(new Resolver([local, never], { companionGraceMs: 2000 }).resolve({ subject, deadlineMs: 5000, log }));
+    const pending = tracked(new Discoverer([local, never], { companionGraceMs: 2000 }).resolve({ subject, deadlineMs: 5000, log }));
     await tick();
     assert.equal(pending.settled(), true, 'answered without waiting for any grace');
     const discovery = await pending.promise;
@@ -357,12 +357,12 @@ describe('Resolver: companion sources (alternatives only)', () => {
   });
 });
 
-describe('Resolver: deferred sources (a head start for the better-ranked ones)', () => {
+describe('Discoverer: deferred sources (a head start for the better-ranked ones)', () => {
   const deferred = (name: string, priority: number, deferMs: number) => Object.assign(controlled(name, priority), { deferMs });
 
   it('never starts a deferred source when a better-ranked source answers within its head start', async () => {
     const later = deferred('pacc', 13, 10_000);
-    const discovery = await new Resolver([immediate('autoconfig', 10, found('imap.example.test')), later]).resolve({ subject, deadlineMs: 5000, log });
+    const discovery = await new Discoverer([immediate('autoconfig', 10, found('imap.example.test')), later]).resolve({ subject, deadlineMs: 5000, log });
     assert.equal(later.calls, 0);
     assert.equal(discovery.sources.find((report) => report.name === 'pacc')?.outcome, 'skipped');
     assert.match(discovery.sources.find((report) => report.name === 'pacc')?.detail ?? '', /not started: a better-ranked source answered within its 10000 ms head start/);
@@ -372,7 +372,7 @@ describe('Resolver: deferred sources (a head start for the better-ranked ones)',
     const autoconfig = controlled('autoconfig', 10);
     const pacc = deferred('pacc', 13, 10_000);
     const autodiscover = deferred('autodiscover', 15, 10_000);
-    const pending = new Resolver([autoconfig, pacc, autodiscover]).resolve({ subject, deadlineMs: 5000, log });
+    const pending = new Discoverer([autoconfig, pacc, autodiscover]).resolve({ subject, deadlineMs: 5000, log });
     await tick();
     assert.deepEqual([pacc.calls, autodiscover.calls], [0, 0]);
     autoconfig.resolveWith({ outcome: 'not-found' });
@@ -387,7 +387,7 @@ describe('Resolver: deferred sources (a head start for the better-ranked ones)',
     mockClock(t);
     const autoconfig = controlled('autoconfig', 10);
     const pacc = deferred('pacc', 13, 20);
-    const pending = new Resolver([autoconfig, pacc]).resolve({ subject, deadlineMs: 5000, log });
+    const pending = new Discoverer([autoconfig, pacc]).resolve({ subject, deadlineMs: 5000, log });
     await tick();
     t.mock.timers.tick(19);
     assert.equal(pacc.calls, 0, 'not before its head start has run out');
@@ -399,28 +399,28 @@ describe('Resolver: deferred sources (a head start for the better-ranked ones)',
   });
 });
 
-describe('Resolver: instructions of the best-ranked document that has any', () => {
+describe('Discoverer: instructions of the best-ranked document that has any', () => {
   const instruction = (text: string, source: string) => ({ kind: 'enable' as const, texts: [{ lang: 'en', text }], source });
   const withInstructions = (host: string, text: string): SourceResult => ({ outcome: 'found', servers: [server(host)], instructions: [instruction(text, `test:${host}`)] });
 
   const smtpOnly = (host: string): Extract<SourceResult, { servers: unknown }> => ({ outcome: 'partial', servers: [server(host, { protocol: 'smtp', port: 465 })] });
 
   it('skips an answering source without any for the next one that has them', async () => {
-    const resolver = new Resolver([immediate('best', 10, smtpOnly('smtp.best.example.test')), immediate('second', 20, withInstructions('second.example.test', 'Second says'))]);
+    const resolver = new Discoverer([immediate('best', 10, smtpOnly('smtp.best.example.test')), immediate('second', 20, withInstructions('second.example.test', 'Second says'))]);
     const discovery = await resolver.resolve({ subject, deadlineMs: 1000, log });
     assert.deepEqual(discovery.instructions, [instruction('Second says', 'test:second.example.test')]);
   });
 
   it('takes the best-ranked source\'s only, never mixing two documents (a partial answer\'s count too)', async () => {
     const best: SourceResult = { ...smtpOnly('smtp.best.example.test'), instructions: [instruction('Best says', 'test:best')] };
-    const resolver = new Resolver([immediate('best', 10, best), immediate('second', 20, withInstructions('second.example.test', 'Second says'))]);
+    const resolver = new Discoverer([immediate('best', 10, best), immediate('second', 20, withInstructions('second.example.test', 'Second says'))]);
     const discovery = await resolver.resolve({ subject, deadlineMs: 1000, log });
     assert.equal(discovery.incoming[0]?.host, 'second.example.test');
     assert.deepEqual(discovery.instructions, [instruction('Best says', 'test:best')]);
   });
 
   it('has none when no answering source has any', async () => {
-    const discovery = await new Resolver([immediate('only', 10, found('a.example.test'))]).resolve({ subject, deadlineMs: 1000, log });
+    const discovery = await new Discoverer([immediate('only', 10, found('a.example.test'))]).resolve({ subject, deadlineMs: 1000, log });
     assert.deepEqual(discovery.instructions, []);
   });
 });

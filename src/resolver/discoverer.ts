@@ -31,7 +31,7 @@ export interface Discovery {
   degraded: boolean;
 }
 
-/** Options of one resolver run. */
+/** Options of one discovery run. */
 export interface ResolveOptions {
   subject: LookupSubject;
   /** Aborts everything (client gone, shutdown). */
@@ -42,8 +42,8 @@ export interface ResolveOptions {
   client?: string;
 }
 
-/** Options of the resolver. */
-export interface ResolverOptions {
+/** Options of the discoverer. */
+export interface DiscovererOptions {
   /** Discoveries running at once, service-wide (DISCOVERY_CONCURRENCY); more are refused as `busy`. */
   maxConcurrent?: number;
   /** Discoveries one client may have running at once (DISCOVERY_PER_CLIENT_MAX); more are refused as `rate_limited`. */
@@ -64,7 +64,7 @@ const now = () => performance.now();
  * the answer goes out as soon as no better-ranked source is still pending, and the pending
  * lower-ranked ones are aborted. Fallback sources (guessing) run only when nothing else found anything.
  */
-export class Resolver {
+export class Discoverer {
   readonly #sources: Source[];
   readonly #maxConcurrent: number;
   readonly #companionGraceMs: number;
@@ -74,7 +74,7 @@ export class Resolver {
   readonly #byClient = new Map<string, number[]>();
   #running = 0;
 
-  constructor(sources: Source[], options: ResolverOptions = {}) {
+  constructor(sources: Source[], options: DiscovererOptions = {}) {
     this.#sources = [...sources].sort((a, b) => a.priority - b.priority);
     this.#maxConcurrent = options.maxConcurrent ?? Infinity;
     this.#companionGraceMs = options.companionGraceMs ?? COMPANION_GRACE_MS;
