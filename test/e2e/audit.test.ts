@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { auditResultSchema, type AuditResult } from '../../src/api/audit.js';
 import { createNetwork } from '../../src/app.js';
 import { testConfig } from '../helpers/config.js';
 import { LiveChecker } from '../../src/probes/live-checker.js';
 import { buildTestApp } from '../helpers/app.js';
 import { autoconfigXml } from '../helpers/autoconfig-docs.js';
-import { ARTIFACTS_DIR, buildWidgetForTests, launchBrowser, saveScreenshot } from '../helpers/browser.js';
+import { ARTIFACTS_DIR, buildWidgetForTests, launchBrowser, openPage, saveScreenshot } from '../helpers/browser.js';
 import { dnsmasqAvailable } from '../helpers/dnsmasq.js';
 import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq-server.js';
 import { startMailTlsServer, type MailTlsServer } from '../helpers/mail-tls-server.js';
@@ -144,18 +144,7 @@ describe('audit end to end: stale http autoconfig, bad certificates, no SRV (dns
     assert.ok(mail.every((server) => server.connections >= 1), 'both TLS servers were really checked');
   });
 
-  /** A fresh page that fails the test on script errors and CSP violations. */
-  async function open(url: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    await page.goto(url);
-    return { context, page, problems };
-  }
+  const open = (url: string) => openPage(browser, url, { viewport: { width: 1200, height: 900 } });
 
   it('the desk shows the audit as a checklist from a shareable URL, with every raw answer expandable', async () => {
     const { context, page, problems } = await open(`${appUrl}/desk?audit=${DOMAIN}`);

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { contrastScript, FakeChecker, freeUdpPort, launchBrowser, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
+import type { Browser, Page } from 'playwright-core';
+import { contrastScript, FakeChecker, freeUdpPort, launchBrowser, openPage, saveScreenshot, startBrowserApp, startHostPages } from '../helpers/browser.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { autoconfigXml } from '../helpers/autoconfig-docs.js';
 import { startHttps, type Started } from '../helpers/servers.js';
@@ -91,18 +91,7 @@ describe('widget and support desk in Chromium', { timeout: 120_000 }, () => {
     ca?.dispose();
   });
 
-  /** A fresh page that fails the test on script errors and CSP violations. */
-  async function open(url: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, ...options });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-    });
-    await page.goto(url);
-    return { context, page, problems };
-  }
+  const open = (url: string, options: Parameters<Browser['newContext']>[0] = {}) => openPage(browser, url, options);
 
   const widget = (page: Page) => page.locator(WIDGET);
   const statusText = (page: Page) => widget(page).locator('[role=status]').textContent();
