@@ -1,5 +1,6 @@
 // The served documents read back by this service's own readers: every built-in provider (and the
 // serving fixtures) through autoconfig, Autodiscover, PACC and the Apple profile.
+import { documentServerFields } from '../../src/formats/candidate.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +25,7 @@ const beta = db.byDomain('beta.test') as Provider;
 
 const subjectAt = (domain: string, localPart = 'jane'): AddressSubject => ({ domain, email: `${localPart}@${domain}`, localPart });
 const domainOf = (provider: Provider) => provider.domains[0] ?? 'hosted.example';
-const fields = (server: Pick<ProviderServer, 'protocol' | 'host' | 'port' | 'security' | 'username' | 'authentication'>) => ({
-  protocol: server.protocol,
-  host: server.host,
-  port: server.port,
-  security: server.security,
-  username: server.username,
-  authentication: [...server.authentication],
-});
+const fields = documentServerFields;
 
 describe('served autoconfig documents read back by the autoconfig reader', () => {
   it(`give every server of every provider (${providers.length} files) unchanged, with OAuth and guidance`, () => {
