@@ -3,7 +3,7 @@ import { Network } from '../../src/net/connect.js';
 import { DnsResolver, type DnsAnswer, type MxRecord, type SrvRecord } from '../../src/net/dns.js';
 import { HttpClient, type HttpResult, type RequestOptions } from '../../src/net/http.js';
 import { AddressPolicy } from '../../src/net/policy.js';
-import type { CheckTarget } from '../../src/probes/types.js';
+import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import type { CandidateServer, Source } from '../../src/sources/types.js';
 
 /** A DNS server address where nothing listens: every query fails at once, nothing leaves the host. */
@@ -17,6 +17,15 @@ export function passingCheck(target: CheckTarget, overrides: Partial<Check> = {}
     starttls: false, tls: null, warnings: [],
     ...overrides,
   };
+}
+
+/** A checker that connects nowhere: every check passes, and `calls` counts them (read after the work has finished). */
+export class PassingChecker implements ServerChecker {
+  calls = 0;
+  async check(target: CheckTarget): Promise<Check> {
+    this.calls += 1;
+    return passingCheck(target);
+  }
 }
 
 /** An autoconfig source that always finds `servers` (a document written by whoever controls the domain). */

@@ -14,7 +14,7 @@ import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { createGuessSource, GUESS_PORTS } from '../../src/sources/guess.js';
 import { buildTestApp } from '../helpers/app.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
-import { autoconfigFinding, FakeDns, found, passingCheck, resolvingTo } from '../helpers/fakes.js';
+import { autoconfigFinding, FakeDns, found, PassingChecker, passingCheck, resolvingTo } from '../helpers/fakes.js';
 
 // (Every assert.ok has a message: without one, Node re-reads the transpiled source to make one, which can hang.)
 // Loopback world of this file (127.0.7.0/24 only): one victim address per test, the DNS server
@@ -122,13 +122,7 @@ describe('LiveChecker: the per-target limit is per address, not per name', () =>
 
 describe('lookup?check=true counts every check against the client (CHECK_RATE_LIMIT_MAX)', () => {
   let app: FastifyInstance;
-  let calls = 0;
-  const fake: ServerChecker = {
-    async check(target) {
-      calls += 1;
-      return passingCheck(target);
-    },
-  };
+  const fake = new PassingChecker();
   const eight = autoconfigFinding(
     Array.from({ length: 8 }, (_, i) => ({
       protocol: 'imap' as const, host: `imap${i}.budget.test`, port: 993, security: 'tls' as const,
@@ -143,31 +137,31 @@ describe('lookup?check=true counts every check against the client (CHECK_RATE_LI
   const get = (url: string, remoteAddress: string) => app.inject({ method: 'GET', url, remoteAddress });
 
   it('checks the best servers until the budget runs out; the rest say rate_limited, and /v1/check is then refused', async () => {
-    const before = calls;
+    const before = fake.calls;
     const response = await get('/v1/lookup?domain=budget.test&check=true', '198.51.100.70');
     assert.equal(response.statusCode, 200, 'the answer is still given');
     const body = lookupResultSchema.parse(response.json());
-    assert.equal(calls - before, 5);
+    assert.equal(fake.calls - before, 5);
     assert.deepEqual(body.incoming.map((server) => server.check?.error?.code ?? 'ok'), ['ok', 'ok', 'ok', 'ok', 'ok', 'rate_limited', 'rate_limited', 'rate_limited']);
     assert.match(body.incoming[7]?.check?.error?.message ?? '', /retry in \d+ s/);
     const check = await get('/v1/check?host=imap0.budget.test&port=993&protocol=imap&security=tls', '198.51.100.70');
     assert.equal(check.statusCode, 429);
     assert.equal(check.json().error.code, 'rate_limited');
     assert.ok(Number(check.headers['retry-after']) > 0, 'Retry-After');
-    assert.equal(calls - before, 5, 'the refused /v1/check asked no checker');
+    assert.equal(fake.calls - before, 5, 'the refused /v1/check asked no checker');
   });
 
   it('a client whose budget /v1/check used up gets its answer with every check rate_limited; others are unaffected', async () => {
     for (let i = 0; i < 5; i += 1) {
       assert.equal((await get('/v1/check?host=imap0.budget.test&port=993&protocol=imap&security=tls', '2001:db8:7:7::1')).statusCode, 200);
     }
-    const before = calls;
+    const before = fake.calls;
     // Another address of the same IPv6 /64 is the same client.
     const response = await get('/v1/lookup?domain=budget.test&check=true', '2001:db8:7:7::2');
     assert.equal(response.statusCode, 200);
     const body = lookupResultSchema.parse(response.json());
     assert.deepEqual(body.incoming.map((server) => server.check?.error?.code ?? 'ok'), Array(8).fill('rate_limited'));
-    assert.equal(calls, before);
+    assert.equal(fake.calls, before);
     const other = lookupResultSchema.parse((await get('/v1/lookup?domain=budget.test&check=true', '198.51.100.71')).json());
     assert.equal(other.incoming.filter((server) => server.check?.ok).length, 5);
   });

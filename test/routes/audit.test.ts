@@ -3,11 +3,10 @@ import { EventEmitter, once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { auditResultSchema } from '../../src/api/audit.js';
-import { errorBodySchema, type Check } from '../../src/api/schemas.js';
-import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
+import { errorBodySchema } from '../../src/api/schemas.js';
 import type { CandidateServer, Source } from '../../src/sources/types.js';
 import { buildTestApp } from '../helpers/app.js';
-import { passingCheck } from '../helpers/fakes.js';
+import { PassingChecker } from '../helpers/fakes.js';
 
 const server = (host: string, port: number, protocol: CandidateServer['protocol']): CandidateServer => ({
   protocol, host, port, security: 'tls', username: '%EMAILADDRESS%', authentication: ['password-cleartext'], source: `test:${host}`, trusted: true,
@@ -29,19 +28,11 @@ function sources(gate?: Promise<void>, onStart?: () => void): Source[] {
   ];
 }
 
-class Checker implements ServerChecker {
-  calls = 0;
-  async check(target: CheckTarget): Promise<Check> {
-    this.calls += 1;
-    return passingCheck(target);
-  }
-}
-
 describe('GET /v1/audit', () => {
   const apps: FastifyInstance[] = [];
   after(() => Promise.all(apps.map((app) => app.close())));
   async function build(overrides: Parameters<typeof buildTestApp>[0] = {}, gate?: Promise<void>, onStart?: () => void) {
-    const checker = new Checker();
+    const checker = new PassingChecker();
     const app = await buildTestApp(overrides, { sources: sources(gate, onStart), checker });
     apps.push(app);
     return { app, checker };

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { lookupResultSchema } from '../../src/api/schemas.js';
 import type { CheckTarget, ServerChecker } from '../../src/probes/types.js';
 import { buildTestApp } from '../helpers/app.js';
-import { autoconfigFinding, passingCheck } from '../helpers/fakes.js';
+import { autoconfigFinding, PassingChecker, passingCheck } from '../helpers/fakes.js';
 
 describe('lookup?check=true: only mail ports are checked', () => {
   let app: FastifyInstance;
@@ -42,13 +42,7 @@ describe('lookup?check=true: only mail ports are checked', () => {
 
 describe('lookup?check=true: bounded fan-out', () => {
   let app: FastifyInstance;
-  let calls = 0;
-  const fake: ServerChecker = {
-    async check(target) {
-      calls += 1;
-      return passingCheck(target);
-    },
-  };
+  const fake = new PassingChecker();
   // A document listing many servers: answers keep 10 per protocol, so IMAP and POP3 together give 20.
   const many = autoconfigFinding(
     Array.from({ length: 40 }, (_, i) => ({
@@ -63,9 +57,9 @@ describe('lookup?check=true: bounded fan-out', () => {
 
   it('checks at most MAX_CHECKS_PER_LOOKUP servers of one answer, best first', async () => {
     const { MAX_CHECKS_PER_LOOKUP } = await import('../../src/lookup/check-answer.js');
-    const before = calls;
+    const before = fake.calls;
     const body = lookupResultSchema.parse((await app.inject({ url: '/v1/lookup?domain=many.test&check=true', remoteAddress: '198.51.100.60' })).json());
-    assert.equal(calls - before, MAX_CHECKS_PER_LOOKUP);
+    assert.equal(fake.calls - before, MAX_CHECKS_PER_LOOKUP);
     assert.ok(body.incoming.length > MAX_CHECKS_PER_LOOKUP);
     assert.ok(body.incoming.slice(0, MAX_CHECKS_PER_LOOKUP).every((server) => server.check?.ok === true));
     assert.ok(body.incoming.slice(MAX_CHECKS_PER_LOOKUP).every((server) => server.check?.error?.code === 'busy'));
