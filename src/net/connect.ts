@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Log } from '../logging/log.js';
-import type { DnsResolver } from './dns.js';
+import type { DnsAnswer, DnsResolver } from './dns.js';
 import type { AddressPolicy } from './policy.js';
 
 /** A host resolved and cleared by the address policy, or why not. */
@@ -39,18 +39,29 @@ export type ConnectResult =
 
 const elapsed = (since: number) => Math.round((performance.now() - since) * 10) / 10;
 
+/** What clearing a target needs of a resolver: the addresses of a name. */
+export interface AddressLookup {
+  addresses(host: string, signal?: AbortSignal): Promise<DnsAnswer<string>>;
+}
+
 /**
  * The only door to the network for TCP: resolves through the service's resolver, applies the
  * address policy to every address, and connects to an address that was checked, never to the
  * name (Security: a second resolution would let DNS rebinding swap in a refused address).
  */
 export class Network {
+  readonly #addresses: AddressLookup;
+
+  /** `addresses` is where targets are resolved (default `dns`; guessing passes one that asks once per name). */
   constructor(
     readonly dns: DnsResolver,
     readonly policy: AddressPolicy,
     /** Where refusals are described in full (debug level); absent: nowhere. */
     readonly log?: Pick<Log, 'debug'>,
-  ) {}
+    addresses: AddressLookup = dns,
+  ) {
+    this.#addresses = addresses;
+  }
 
   /** Security: which address and which rule refused a target is logged at debug level, never returned to callers. */
   logRefusal(host: string, address: string, reason: string): void {
@@ -60,7 +71,7 @@ export class Network {
   /** Resolves a host and clears it; if any of its addresses is refused, the whole host is refused. */
   async resolveTarget(host: string, signal?: AbortSignal): Promise<TargetResolution> {
     const started = performance.now();
-    const answer = await this.dns.addresses(host, signal);
+    const answer = await this.#addresses.addresses(host, signal);
     if (!answer.ok) {
       return { ok: false, code: 'dns_failed', message: `cannot resolve ${host}: ${answer.code}`, dnsKind: answer.kind, ms: elapsed(started) };
     }

@@ -158,6 +158,7 @@ export class HttpClient {
   #dispatcher(maxBytes: number): { agent: Agent; kill: () => void } {
     const sockets = new Set<Socket>();
     const connect: buildConnector.connector = (options, callback) => {
+      // undici's connector returns the socket it opens (lib/core/connect.js) though its type says void.
       const socket = this.#connect(options, callback) as unknown as Socket;
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));

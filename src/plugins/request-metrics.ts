@@ -55,6 +55,8 @@ export class SeriesHistogram {
     this.name = options.name;
     this.help = options.help;
     this.#buckets = options.buckets;
+    // The registry reads only name, help, type, aggregator, get() and reset(); its parameter type is
+    // a union of prom-client's own classes, which no other class can satisfy.
     for (const registry of options.registers) registry.registerMetric(this as unknown as Metric<string>);
   }
 

@@ -1,6 +1,6 @@
 import type { Authentication, Check, Protocol, Security } from '../api/schemas.js';
-import { Network } from '../net/connect.js';
-import type { DnsAnswer, DnsResolver } from '../net/dns.js';
+import { Network, type AddressLookup } from '../net/connect.js';
+import type { DnsAnswer } from '../net/dns.js';
 import type { Prober } from '../probes/types.js';
 import type { CandidateServer, Source, SourceResult } from './types.js';
 import { SOURCE_TABLE } from './source-table.js';
@@ -205,7 +205,7 @@ export function createGuessSource(options: GuessOptions): Source {
  */
 function memoisedNetwork(network: Network): Network {
   const answers = new Map<string, Promise<DnsAnswer<string>>>();
-  const dns = {
+  const once: AddressLookup = {
     addresses(host: string, signal?: AbortSignal): Promise<DnsAnswer<string>> {
       let answer = answers.get(host);
       if (!answer) {
@@ -215,8 +215,7 @@ function memoisedNetwork(network: Network): Network {
       return answer;
     },
   };
-  // Network only ever calls `addresses` on its resolver.
-  return new Network(dns as unknown as DnsResolver, network.policy, network.log);
+  return new Network(network.dns, network.policy, network.log, once);
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
