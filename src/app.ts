@@ -1,4 +1,6 @@
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { parse as parseQuery } from 'fast-querystring';
 import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
@@ -12,7 +14,7 @@ import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { connectionLimits } from './plugins/connection-limits.js';
-import { cors } from './plugins/cors.js';
+import { cors, corsHeaders } from './plugins/cors.js';
 import { discoveryBudget } from './plugins/discovery-budget.js';
 import { errorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import { requestLog } from './plugins/request-log.js';
@@ -28,7 +30,8 @@ import { Discoverer, type Discovery } from './resolver/discoverer.js';
 import { auditRoutes } from './routes/audit.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
-import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
+import { LOOKUP_ROUTE, lookupRoutes, memoisedJson } from './routes/lookup.js';
+import { LookupFastLane, type RequestListener } from './routes/lookup-fast-lane.js';
 import { providerRoutes } from './routes/providers.js';
 import { serveRoutes } from './routes/serve.js';
 import { widgetRoutes } from './routes/widget.js';
@@ -153,12 +156,42 @@ export async function createServing(config: Config, deps: Pick<AppDeps, 'provide
   return { served, signer };
 }
 
+/**
+ * Request ids `req-1`, `req-2`, … (base 36, as Fastify's own), from one counter per app: Fastify and
+ * the lookup fast lane both take theirs here, so no two requests share one.
+ */
+function requestIds(): () => string {
+  let last = 0;
+  return () => {
+    last = (last + 1) & 0x7fffffff;
+    return `req-${last.toString(36)}`;
+  };
+}
+
+/**
+ * The HTTP(S) server, made as Fastify makes its own (the same options, timeouts and limits), with
+ * the lookup fast lane in front of Fastify's request handler.
+ */
+function fastLaneServer(lane: LookupFastLane, tls: AppDeps['https']) {
+  return (handler: RequestListener, options: FastifyHttpOptions<Server>): Server => {
+    const listener = lane.listener(handler);
+    // Unlike Fastify's own, an HTTPS server gets the `http` options too (headers timeout, checking interval).
+    const server = tls ? createHttpsServer({ ...options.http, ...tls }, listener) : createHttpServer(options.http ?? {}, listener);
+    server.keepAliveTimeout = options.keepAliveTimeout ?? server.keepAliveTimeout;
+    server.requestTimeout = options.requestTimeout ?? server.requestTimeout;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    if ((options.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket ?? null;
+    return server;
+  };
+}
+
 /** Fastify's options from configuration: timeouts, limits, logging, proxy trust, and TLS when serving HTTPS itself. */
-function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Server> {
+function fastifyOptions(config: Config, deps: AppDeps, lane: LookupFastLane, requestId: () => string): FastifyHttpOptions<Server> {
   const headersTimeoutMs = Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS);
   return {
     // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS without a proxy in front (autoconfig hosts must be HTTPS).
     ...(deps.https ? { https: deps.https } : {}),
+    serverFactory: fastLaneServer(lane, deps.https),
     logger: deps.logger ?? {
       level: config.LOG_LEVEL,
       // Privacy: never log full addresses or local parts. Nothing logs `req` or the URL (Fastify's
@@ -166,6 +199,9 @@ function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Serve
       // domain only (tested on the real process). No redaction pass on the hot path is needed.
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
+    genReqId: requestId,
+    // The fast lane parses the lookup query with this same parser (Fastify's default, named here).
+    routerOptions: { querystringParser: parseQuery },
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     connectionTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
@@ -181,10 +217,6 @@ function fastifyOptions(config: Config, deps: AppDeps): FastifyHttpOptions<Serve
     trustProxy: config.TRUST_PROXY,
     // Fastify's own two lines per request are replaced by the request-log plugin's one.
     logController: new LogController({ disableRequestLogging: true }),
-    // Requests log through the app's logger itself rather than a child per request (a child costs
-    // an object and a serialised binding on every request, see npm run bench); the lines that
-    // concern a request carry its `reqId` field explicitly.
-    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     bodyLimit: 16 * 1024,
     // Routing errors (bad percent-encoding, overlong path parameters) get the stable error shape too.
@@ -283,10 +315,12 @@ export async function createServices(config: Config, deps: AppDeps, log: Log, ob
 /** Creates the Fastify app: plugins first, then routes. Nothing listens until the caller says so. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const serving = await createServing(config, deps);
-  const app = Fastify(fastifyOptions(config, deps));
+  const lane = new LookupFastLane();
+  const requestId = requestIds();
+  const app = Fastify(fastifyOptions(config, deps, lane, requestId));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  const observability = createObservability(config, deps.underPressure);
+  const observability = createObservability(config, LOOKUP_ROUTE, deps.underPressure);
   const services = await createServices(config, deps, app.log, observability, serving);
   app.decorate('services', services);
   let closing = false;
@@ -311,7 +345,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await observability.register(app, {
     discoveriesInFlight: () => services.discoverer.running,
     cacheEntries: () => services.lookupCache.size,
-    lookupRoute: LOOKUP_ROUTE,
   });
   await app.register(cors, { origins: config.CORS_ORIGINS, except: METRICS_PATH });
   await app.register(swagger);
@@ -324,11 +357,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   await app.register(healthRoutes, { isReady: () => !closing });
-  await app.register(lookupRoutes, { lookup: services.lookup });
+  const toJson = memoisedJson();
+  await app.register(lookupRoutes, { lookup: services.lookup, toJson });
   await app.register(checkRoutes, { checker: services.checker, clientChecks: services.clientChecks });
   await app.register(auditRoutes, { audits: services.audits, clientChecks: services.clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
   await app.register(serveRoutes, { served: serving.served, serveHostname: config.SERVE_HOSTNAME, signer: serving.signer });
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
+  // Cached lookups are answered in front of Fastify (routes/lookup-fast-lane.ts) until the app
+  // closes; from then on Fastify answers everything (with its 503s).
+  lane.open({ lookup: services.lookup, toJson, cors: corsHeaders(config.CORS_ORIGINS), log: app.log, requestId, responses: observability.responses });
+  app.addHook('preClose', (done) => {
+    lane.close();
+    done();
+  });
   return app;
 }

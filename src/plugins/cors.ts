@@ -16,6 +16,28 @@ const EXPOSED_HEADERS = 'Retry-After';
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 const PREFLIGHT_MAX_AGE_S = '600';
 
+/** The CORS headers of an API response, by the request's Origin header (preflights add their own). */
+export type CorsHeaders = (origin: string | undefined) => Readonly<Record<string, string>>;
+
+/**
+ * The CORS headers of API responses under CORS_ORIGINS. Every answer is made once: the lookup fast
+ * lane (routes/lookup-fast-lane.ts) sends them too, so both paths say exactly the same.
+ */
+export function corsHeaders(value: string): CorsHeaders {
+  const origins = parseCorsOrigins(value);
+  if (origins === '*') {
+    // Any origin: the same header on every response, so caches need no Vary.
+    const any = Object.freeze({ 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS });
+    return () => any;
+  }
+  // The answer depends on the Origin header, so caches must key on it.
+  const refused = Object.freeze({ vary: 'Origin' });
+  const allowed = new Map(
+    origins.map((origin) => [origin, Object.freeze({ vary: 'Origin', 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS })]),
+  );
+  return (origin) => (origin === undefined ? undefined : allowed.get(origin)) ?? refused;
+}
+
 /**
  * Lets browsers on the listed origins call the read-only API (the widget on an ISP's page), under
  * the Fetch standard's CORS protocol. The API takes no credentials and only GET/HEAD, so the whole
@@ -25,33 +47,21 @@ const PREFLIGHT_MAX_AGE_S = '600';
  */
 export const cors = fp<{ origins: string; except?: string }>(
   async (app, options) => {
-    const origins = parseCorsOrigins(options.origins);
-    const allowed = origins === '*' ? null : new Set(origins);
+    const headersFor = corsHeaders(options.origins);
+    const anyOrigin = parseCorsOrigins(options.origins) === '*';
     const except = options.except;
-    app.addHook('onRequest', (request, reply, done) => {
+    app.addHook('onRequest', function corsHeadersHook(request, reply, done) {
       // Security: operational paths (GET /metrics) get no CORS headers, so no web page a browser
       // opens can read them, whatever CORS_ORIGINS allows for the API.
       if (except !== undefined && request.url.startsWith(except)) return done();
-      const origin = request.headers.origin;
-      if (allowed === null) {
-        // Any origin: the same header on every response, so caches need no Vary.
-        reply.header('access-control-allow-origin', '*');
-        reply.header('access-control-expose-headers', EXPOSED_HEADERS);
-      } else {
-        // The answer depends on the Origin header, so caches must key on it.
-        reply.header('vary', 'Origin');
-        if (origin !== undefined && allowed.has(origin)) {
-          reply.header('access-control-allow-origin', origin);
-          reply.header('access-control-expose-headers', EXPOSED_HEADERS);
-        }
-      }
+      reply.headers(headersFor(request.headers.origin));
       if (request.method !== 'OPTIONS') return done();
       // A preflight (any OPTIONS request) is answered here, before routing and rate limits: the
       // browser sends no credentials with it and it costs nothing.
       const requested = request.headers['access-control-request-headers'];
       if (requested !== undefined) {
         reply.header('access-control-allow-headers', requested);
-        reply.header('vary', allowed === null ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers');
+        reply.header('vary', anyOrigin ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers');
       }
       void reply
         .code(204)

@@ -133,7 +133,7 @@ function budgetRoute(
   route.preHandler = [...toArray(route.preHandler), decide];
   route.onResponse = [
     ...toArray(route.onResponse),
-    (request, _reply, done) => {
+    function releaseMarker(request, _reply, done) {
       release(request);
       done();
     },

@@ -73,7 +73,7 @@ export const errorHandler = fp(
         reply.code(status).send(errorBody(code, error.message));
         return;
       }
-      request.log.error({ reqId: request.id, err: error }, 'request failed');
+      request.log.error({ err: error }, 'request failed');
       reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; please try again'));
     });
   },

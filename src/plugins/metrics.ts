@@ -22,11 +22,14 @@ export interface PromMetrics {
   registry: Registry;
   /** Given to the core (resolver, lookup service, live checker, shared store). */
   metrics: Metrics;
-  /** Request durations by method, route and status code (one series per label set, kept by the response hook). */
-  requestSeconds: SeriesHistogram;
-  /** lookups_total's increments, passed to the counter when Prometheus scrapes. */
-  lookups: CountBuffer;
-  rateLimited: Counter<'route'>;
+  /** Records every response: the response hook, and the lookup fast lane for what it answers. */
+  responses: ResponseRecorder;
+}
+
+/** Records one response: its duration by route pattern, a lookup's outcome and cache layer, and 429s. */
+export interface ResponseRecorder {
+  /** `route` is a route pattern (never a raw URL); `cached` says whether a lookup was answered from the cache. */
+  record(route: string, method: string, status: number, seconds: number, cached: boolean): void;
 }
 
 /**
@@ -44,8 +47,11 @@ function runtimeRegistry(): Registry {
   return processRegistry;
 }
 
-/** Creates the service's metrics (one registry per app) and the Metrics adapter the core records through. */
-export function createPromMetrics(): PromMetrics {
+/**
+ * Creates the service's metrics (one registry per app), the Metrics adapter the core records
+ * through, and the response recorder; responses of `lookupRoute` are also counted in lookups_total.
+ */
+export function createPromMetrics(lookupRoute: string): PromMetrics {
   const registry = new Registry();
   const registers = [registry];
   const sourceOutcomes = new Counter({
@@ -88,18 +94,14 @@ export function createPromMetrics(): PromMetrics {
   };
   const lookupsHelp = 'Lookup requests answered, by outcome and the cache layer that answered (local, shared, miss)';
   const lookups = bufferedCounter({ name: `${PREFIX}lookups_total`, help: lookupsHelp, labelNames: ['outcome', 'cache'], registers });
-  return {
-    registry,
-    metrics,
-    requestSeconds: new SeriesHistogram({
-      name: `${PREFIX}http_request_duration_seconds`,
-      help: 'Time from request to response, by method, route pattern and status code',
-      buckets: SECONDS_BUCKETS,
-      registers,
-    }),
-    lookups,
-    rateLimited: new Counter({ name: `${PREFIX}rate_limited_total`, help: 'Requests refused with 429 rate_limited, by route', labelNames: ['route'] as const, registers }),
-  };
+  const requestSeconds = new SeriesHistogram({
+    name: `${PREFIX}http_request_duration_seconds`,
+    help: 'Time from request to response, by method, route pattern and status code',
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const rateLimited = new Counter({ name: `${PREFIX}rate_limited_total`, help: 'Requests refused with 429 rate_limited, by route', labelNames: ['route'] as const, registers });
+  return { registry, metrics, responses: responseRecorder({ requestSeconds, lookups, rateLimited }, lookupRoute) };
 }
 
 /** Options of the metrics plugin: the metrics, and the live figures read at scrape time. */
@@ -111,8 +113,6 @@ export interface MetricsPluginOptions {
   cacheEntries: () => number;
   /** The load-shedding monitor's last sample, when shedding is on. */
   pressure?: () => PressureSample;
-  /** Route pattern of the lookup route, whose responses are counted in lookups_total. */
-  lookupRoute: string;
 }
 
 /** Lookup outcome label from the response status: a closed set, whatever the request was. */
@@ -188,24 +188,35 @@ function memo<K, V>(make: (key: K) => V): (key: K) => V {
 }
 
 /**
- * Records every response: its duration by route pattern, a lookup's outcome and cache layer, and
- * 429s. Security: labels are route patterns (never the raw URL), methods Node's parser accepts,
- * status codes and closed outcome sets. Series and count slots are found through nested maps keyed
- * by those values, so the hot path (a cached lookup) builds no key string and allocates nothing.
+ * The response recorder over the request-path metrics. Security: labels are route patterns (never
+ * the raw URL), methods Node's parser accepts, status codes and closed outcome sets. Series and
+ * count slots are found through nested maps keyed by those values, so the hot path (a cached
+ * lookup) builds no key string and allocates nothing.
  */
-function recordResponses(app: FastifyInstance, options: MetricsPluginOptions): void {
-  const { requestSeconds, lookups, rateLimited } = options.prom;
+function responseRecorder(
+  parts: { requestSeconds: SeriesHistogram; lookups: CountBuffer; rateLimited: Counter<'route'> },
+  lookupRoute: string,
+): ResponseRecorder {
+  const { requestSeconds, lookups, rateLimited } = parts;
   const seriesOf = memo((route: string) =>
     memo((method: string) => memo((status: number): HistogramSeries => requestSeconds.series({ method, route, status_code: status }))),
   );
   const lookupSlot = memo((cached: boolean) => memo((status: number) => lookups.slot({ outcome: lookupOutcome(status), cache: cached ? 'local' : 'miss' })));
-  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
+  return {
+    record(route, method, status, seconds, cached) {
+      seriesOf(route)(method)(status).observe(seconds);
+      if (route === lookupRoute) lookupSlot(cached)(status).n += 1;
+      if (status === 429) rateLimited.inc({ route });
+    },
+  };
+}
+
+/** Records every response Fastify answers, as the request-log line names it. */
+function recordResponses(app: FastifyInstance, responses: ResponseRecorder): void {
+  app.addHook('onResponse', function recordResponse(request: FastifyRequest, reply: FastifyReply, done) {
     const fields = request.logFields;
     const route = fields?.route ?? request.routeOptions.url ?? UNMATCHED_ROUTE;
-    const status = reply.statusCode;
-    seriesOf(route)(request.method)(status).observe(reply.elapsedTime / 1000);
-    if (route === options.lookupRoute) lookupSlot(fields?.cached === true)(status).n += 1;
-    if (status === 429) rateLimited.inc({ route });
+    responses.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000, fields?.cached === true);
     done();
   });
 }
@@ -217,7 +228,7 @@ function recordResponses(app: FastifyInstance, options: MetricsPluginOptions): v
  */
 async function metricsPlugin(app: FastifyInstance, options: MetricsPluginOptions): Promise<void> {
   registerScrapeGauges(options);
-  recordResponses(app, options);
+  recordResponses(app, options.prom.responses);
   const runtime = runtimeRegistry();
   app.get(METRICS_PATH, { schema: { hide: true } }, async (_request, reply) => {
     const text = (await options.prom.registry.metrics()) + (await runtime.metrics());

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NO_METRICS, type Metrics } from '../logging/metrics.js';
 import { PressureMonitor } from './load-shedding.js';
-import { createPromMetrics, metricsRoutes, type MetricsPluginOptions, type PromMetrics } from './metrics.js';
+import { createPromMetrics, metricsRoutes, type MetricsPluginOptions, type PromMetrics, type ResponseRecorder } from './metrics.js';
 
 /** Metrics and load shedding of one app, built from configuration before the core services. */
 export interface Observability {
@@ -11,6 +11,8 @@ export interface Observability {
   underPressure: (() => boolean) | undefined;
   /** The monitor behind `underPressure` (tests take samples with it); undefined when shedding is off or replaced. */
   pressure: PressureMonitor | undefined;
+  /** Records responses (request durations, lookups, 429s); undefined with METRICS=false. */
+  responses: ResponseRecorder | undefined;
   /** Registers GET /metrics and the response recording (if on), and stops the monitor when the app closes. */
   register(app: FastifyInstance, live: Omit<MetricsPluginOptions, 'prom' | 'pressure'>): Promise<void>;
 }
@@ -25,10 +27,11 @@ interface ObservabilityConfig {
 
 /**
  * Builds the metrics (prom-client, when METRICS is on) and the pressure monitor (when a SHED_*
- * threshold is set). `underPressure` replaces the monitor's check (tests make it trip at will).
+ * threshold is set). Responses of `lookupRoute` are also counted as lookups. `underPressure`
+ * replaces the monitor's check (tests make it trip at will).
  */
-export function createObservability(config: ObservabilityConfig, underPressure?: () => boolean): Observability {
-  const prom: PromMetrics | undefined = config.METRICS ? createPromMetrics() : undefined;
+export function createObservability(config: ObservabilityConfig, lookupRoute: string, underPressure?: () => boolean): Observability {
+  const prom: PromMetrics | undefined = config.METRICS ? createPromMetrics(lookupRoute) : undefined;
   const shedding = config.SHED_MAX_EVENT_LOOP_DELAY_MS > 0 || config.SHED_MAX_HEAP_USED_BYTES > 0;
   const pressure =
     shedding && !underPressure
@@ -42,6 +45,7 @@ export function createObservability(config: ObservabilityConfig, underPressure?:
     metrics: prom?.metrics ?? NO_METRICS,
     underPressure: underPressure ?? (pressure ? () => pressure.underPressure : undefined),
     pressure,
+    responses: prom?.responses,
     async register(app, live) {
       if (pressure) {
         app.addHook('onReady', async () => pressure.start());

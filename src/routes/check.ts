@@ -56,7 +56,7 @@ export const checkRoutes: FastifyPluginAsync<CheckRoutesOptions> = async (app, o
           { signal, fresh: request.query.fresh },
         ),
       );
-      request.log.info({ reqId: request.id, host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
+      request.log.info({ host: check.host, port: check.port, ok: check.ok, code: check.error?.code, ms: check.ms.total }, 'check');
       if (check.error?.code === 'rate_limited') throw new RateLimitedError(check.error.message, options.clientChecks.windowMs);
       if (check.error?.code === 'busy') throw new BusyError(check.error.message, 5000);
       return check;

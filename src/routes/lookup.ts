@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../api/errors.js';
@@ -21,10 +21,12 @@ export const LOOKUP_ROUTE = '/v1/lookup';
 /** Options of the lookup route. */
 export interface LookupRoutesOptions {
   lookup: LookupService;
+  /** JSON of answer objects, memoised (app.ts shares one with the fast lane); default a memo of its own. */
+  toJson?: (data: object) => string;
 }
 
-/** The input of a plain `?domain=` or `?email=` query (the only ones the fast path answers), else null. */
-function plainQueryInput(query: Record<string, unknown>): InputResult | null {
+/** The input of a plain `?domain=` or `?email=` query (the only ones the fast lane answers), else null. */
+export function plainQueryInput(query: Record<string, unknown>): InputResult | null {
   const keys = Object.keys(query);
   if (keys.length !== 1 || (keys[0] !== 'domain' && keys[0] !== 'email')) return null;
   const value = query[keys[0]];
@@ -42,7 +44,7 @@ function logFields(request: FastifyRequest, subject: LookupSubject, outcome: Loo
 }
 
 /** JSON of answer objects, made once per object (domain-only cache hits are one object per discovery). */
-function memoisedJson(): (data: object) => string {
+export function memoisedJson(): (data: object) => string {
   const serialized = new WeakMap<object, string>();
   return (data) => {
     let json = serialized.get(data);
@@ -55,37 +57,18 @@ function memoisedJson(): (data: object) => string {
 }
 
 /**
- * The hot path, as the route's first hook: a plain query whose domain is cached is answered with
- * ready JSON, skipping validation and the handler (see npm run bench). Anything else, repeated or
- * extra parameters included, takes the validated path; the input parsed here is kept for it.
+ * GET /v1/lookup: settings for an address or a domain. Needs the discovery-budget plugin. A cached
+ * plain lookup on a real socket is answered before Fastify by the fast lane (lookup-fast-lane.ts).
  */
-function answerFromCache(lookup: LookupService, toJson: (data: object) => string) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    const input = plainQueryInput(request.query as Record<string, unknown>);
-    if (input === null) return done();
-    request.discoveryRequest = { input, fresh: false, check: false };
-    const hit = input.ok ? lookup.fromCache(input.subject) : undefined;
-    if (!input.ok || !hit?.found) return done();
-    logFields(request, input.subject, hit);
-    // A string with a JSON content type goes out as it is (no serializer, no handler). An address
-    // gets its own answer object (usernames filled in) each time: nothing to memoise.
-    const json = input.subject.email === null ? toJson(hit.result) : JSON.stringify(hit.result);
-    void reply.type('application/json; charset=utf-8').send(json);
-  };
-}
-
-/** GET /v1/lookup: settings for an address or a domain. Needs the discovery-budget plugin. */
-export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, { lookup }) => {
-  const toJson = memoisedJson();
+export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, { lookup, toJson = memoisedJson() }) => {
   app.withTypeProvider<ZodTypeProvider>().get(
     LOOKUP_ROUTE,
     {
       config: { discoveryBudget: true },
-      onRequest: answerFromCache(lookup, toJson),
       // Runs before the discovery budget's hook (which reads discoveryRequest); bad input is refused
       // here, before it could cost the client anything.
-      preHandler: (request, _reply, done) => {
-        const input = request.discoveryRequest?.input ?? parseLookupInput(request.query);
+      preHandler: function parseLookupQuery(request, _reply, done) {
+        const input = parseLookupInput(request.query);
         if (!input.ok) return done(new ApiError('invalid_input', input.message));
         request.discoveryRequest = { input, fresh: request.query.fresh, check: request.query.check };
         done();

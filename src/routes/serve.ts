@@ -173,7 +173,7 @@ function mobileconfigRoute(app: Parameters<FastifyPluginAsync>[0], served: Serve
       if (signer) {
         const signed = await signer.sign(Buffer.from(profile, 'utf8'));
         if (!signed.ok) {
-          if (signed.code === 'sign_failed') request.log.error({ reqId: request.id, reason: signed.message }, 'profile signing failed');
+          if (signed.code === 'sign_failed') request.log.error({ reason: signed.message }, 'profile signing failed');
           throw new BusyError('the profile cannot be signed right now; try again shortly', 5_000);
         }
         body = signed.der;

@@ -80,7 +80,7 @@ export const widgetRoutes: FastifyPluginAsync<WidgetRoutesOptions> = async (app,
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const loaded = await load(asset);
       if (!loaded) {
-        request.log.warn({ reqId: request.id, file: asset.file, dir }, 'widget asset missing: run npm run build:widget');
+        request.log.warn({ file: asset.file, dir }, 'widget asset missing: run npm run build:widget');
         throw new ApiError('not_found', `${asset.path} is not built on this server (npm run build:widget)`);
       }
       reply

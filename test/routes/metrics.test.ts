@@ -153,7 +153,7 @@ describe('METRICS=false', () => {
 
 describe('the shared-store events', () => {
   it('record Redis state, Redis errors and cache layers through the Metrics interface', async () => {
-    const prom = createPromMetrics();
+    const prom = createPromMetrics('/v1/lookup');
     const read = async () => parseMetrics(await prom.registry.metrics());
     assert.equal(value(await read(), 'mailsettings_redis_up'), 0);
     prom.metrics.onRedisState(true);
