@@ -30,7 +30,7 @@ import { Discoverer, type Discovery } from './resolver/discoverer.js';
 import { auditRoutes } from './routes/audit.js';
 import { checkRoutes } from './routes/check.js';
 import { healthRoutes } from './routes/health.js';
-import { LOOKUP_ROUTE, lookupRoutes, memoisedJson } from './routes/lookup.js';
+import { LOOKUP_ROUTE, lookupRoutes } from './routes/lookup.js';
 import { LookupFastLane, type RequestListener } from './routes/lookup-fast-lane.js';
 import { providerRoutes } from './routes/providers.js';
 import { serveRoutes } from './routes/serve.js';
@@ -357,8 +357,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   await app.register(healthRoutes, { isReady: () => !closing });
-  const toJson = memoisedJson();
-  await app.register(lookupRoutes, { lookup: services.lookup, toJson });
+  await app.register(lookupRoutes, { lookup: services.lookup });
   await app.register(checkRoutes, { checker: services.checker, clientChecks: services.clientChecks });
   await app.register(auditRoutes, { audits: services.audits, clientChecks: services.clientChecks });
   await app.register(providerRoutes, { providerDb: deps.providerDb });
@@ -366,7 +365,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   // Cached lookups are answered in front of Fastify (routes/lookup-fast-lane.ts) until the app
   // closes; from then on Fastify answers everything (with its 503s).
-  lane.open({ lookup: services.lookup, toJson, cors: corsHeaders(config.CORS_ORIGINS), log: app.log, requestId, responses: observability.responses });
+  lane.open({ lookup: services.lookup, cors: corsHeaders(config.CORS_ORIGINS), log: app.log, requestId, responses: observability.responses });
   app.addHook('preClose', (done) => {
     lane.close();
     done();

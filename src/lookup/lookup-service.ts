@@ -68,8 +68,8 @@ const RENDERED_DOMAIN_ROOM = 256;
 /**
  * Estimated bytes a cached discovery keeps alive (for the cache's byte bound): the discovery's own
  * objects (about two bytes per character of their JSON), and, for a found one, the domain-only
- * answer rendered from it once (LookupService.fromCache: objects as large again) with its JSON
- * memoised by the route (one byte per character). Security: counting only the discovery let one
+ * answer rendered from it once (LookupService.fromCache: objects as large again) with its JSON's
+ * UTF-8 bytes memoised by the lookup fast lane (about one byte per character). Security: counting only the discovery let one
  * cached answer of 2,150 servers hold about three times the bytes the bound was told.
  */
 export function discoverySize(discovery: Discovery): number {

@@ -21,8 +21,6 @@ export const LOOKUP_ROUTE = '/v1/lookup';
 /** Options of the lookup route. */
 export interface LookupRoutesOptions {
   lookup: LookupService;
-  /** JSON of answer objects, memoised (app.ts shares one with the fast lane); default a memo of its own. */
-  toJson?: (data: object) => string;
 }
 
 /** The input of a plain `?domain=` or `?email=` query (the only ones the fast lane answers), else null. */
@@ -43,24 +41,11 @@ function logFields(request: FastifyRequest, subject: LookupSubject, outcome: Loo
   };
 }
 
-/** JSON of answer objects, made once per object (domain-only cache hits are one object per discovery). */
-export function memoisedJson(): (data: object) => string {
-  const serialized = new WeakMap<object, string>();
-  return (data) => {
-    let json = serialized.get(data);
-    if (json === undefined) {
-      json = JSON.stringify(data);
-      serialized.set(data, json);
-    }
-    return json;
-  };
-}
-
 /**
  * GET /v1/lookup: settings for an address or a domain. Needs the discovery-budget plugin. A cached
  * plain lookup on a real socket is answered before Fastify by the fast lane (lookup-fast-lane.ts).
  */
-export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, { lookup, toJson = memoisedJson() }) => {
+export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app, { lookup }) => {
   app.withTypeProvider<ZodTypeProvider>().get(
     LOOKUP_ROUTE,
     {
@@ -82,9 +67,8 @@ export const lookupRoutes: FastifyPluginAsync<LookupRoutesOptions> = async (app,
         response: { 200: lookupResultSchema, 400: errorBodySchema, 404: lookupNotFoundBodySchema, 429: errorBodySchema, 503: errorBodySchema },
       },
       // Bodies are built from typed objects, so the schema documents them (OpenAPI) and the tests
-      // parse them with it; re-validating 2–3 KB through zod on every response cost about a tenth of
-      // the hot path's CPU (npm run bench).
-      serializerCompiler: () => (data) => (typeof data === 'object' && data !== null ? toJson(data) : JSON.stringify(data)),
+      // parse them with it; re-validating 2–3 KB through zod on every response is work for nothing.
+      serializerCompiler: () => (data) => JSON.stringify(data),
     },
     async (request, reply) => {
       const asked = request.discoveryRequest;

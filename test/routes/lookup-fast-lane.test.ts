@@ -8,7 +8,6 @@ import { buildApp } from '../../src/app.js';
 import type { EnvName } from '../../src/config/env.js';
 import { corsHeaders } from '../../src/plugins/cors.js';
 import { LookupFastLane } from '../../src/routes/lookup-fast-lane.js';
-import { memoisedJson } from '../../src/routes/lookup.js';
 import { buildTestApp, loadTestProviderDb, NO_DNS_SERVER } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
 
@@ -186,7 +185,7 @@ describe('a closed lookup fast lane', () => {
     );
     try {
       await app.inject({ method: 'GET', url: LOOKUP });
-      lane.open({ lookup: app.services.lookup, toJson: memoisedJson(), cors: corsHeaders('*'), log: app.log, requestId: () => 'req-x', responses: undefined });
+      lane.open({ lookup: app.services.lookup, cors: corsHeaders('*'), log: app.log, requestId: () => 'req-x', responses: undefined });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const serverPort = (server.address() as AddressInfo).port;
       assert.equal((await send(serverPort, { path: LOOKUP })).status, 200);
