@@ -5,7 +5,8 @@
 // per-client caps meant for strangers off, since all the load comes from one address). Rounds
 // alternate between the two so machine noise hits both alike; every round prints its ratio, and the
 // median of the ratios is the result. Loopback only. BENCH_ROUNDS (9), BENCH_DURATION_S (3),
-// BENCH_CONNECTIONS (100); METRICS=false measures the service without its metrics. Run `npm run
+// BENCH_CONNECTIONS (100); METRICS=false measures the service without its metrics, and
+// BENCH_LOG_LEVEL=warn without its request lines (the goal is measured with both on). Run `npm run
 // build` first (npm run bench does).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,8 +59,9 @@ async function stop(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const service = await start(['dist/server.js'], {
-  LOG_LEVEL: 'info',
+  LOG_LEVEL,
   RATE_LIMIT_MAX: '1000000',
   CONNECTIONS_PER_CLIENT_MAX: '0',
   ...(process.env.METRICS !== undefined ? { METRICS: process.env.METRICS } : {}),
@@ -100,7 +102,7 @@ try {
   console.log(`three processes (service, bare route, autocannon), ${CONNECTIONS} connections, no pipelining, ${WARMUP_S} s warm-up each, ${ROUNDS} alternating rounds × ${DURATION_S} s; body ${bytes.length} bytes`);
   console.log('| target | req/s | p50 ms | p99 ms | errors |');
   console.log('| --- | --- | --- | --- | --- |');
-  console.log(`| GET ${PATH} (service, cached, info logs) | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} |`);
+  console.log(`| GET ${PATH} (service, cached, ${LOG_LEVEL} logs, metrics ${process.env.METRICS ?? 'on'}) | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} |`);
   console.log(`| bare Fastify route, same bytes | ${b.rps} | ${b.p50} | ${b.p99} | ${b.errors} |`);
   console.log(`ratio service/baseline req/s, median of the rounds' ratios: ${ratio.toFixed(2)} (goal ≥ 0.80)`);
   if (s.errors > 0 || b.errors > 0) process.exitCode = 1;
