@@ -14,7 +14,7 @@ import { Network } from './net/connect.js';
 import { DnsResolver } from './net/dns.js';
 import { AddressPolicy } from './net/policy.js';
 import { connectionLimits } from './plugins/connection-limits.js';
-import { cors, corsHeaders } from './plugins/cors.js';
+import { cors, corsHeaderPairs } from './plugins/cors.js';
 import { discoveryBudget } from './plugins/discovery-budget.js';
 import { errorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import { requestLog } from './plugins/request-log.js';
@@ -365,7 +365,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(widgetRoutes, deps.widgetDir ? { dir: deps.widgetDir } : {});
   // Cached lookups are answered in front of Fastify (routes/lookup-fast-lane.ts) until the app
   // closes; from then on Fastify answers everything (with its 503s).
-  lane.open({ lookup: services.lookup, cors: corsHeaders(config.CORS_ORIGINS), log: app.log, requestId, responses: observability.responses });
+  lane.open({ lookup: services.lookup, cors: corsHeaderPairs(config.CORS_ORIGINS), log: app.log, requestId, responses: observability.responses });
   app.addHook('preClose', (done) => {
     lane.close();
     done();

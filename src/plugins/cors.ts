@@ -39,6 +39,24 @@ export function corsHeaders(value: string): CorsHeaders {
 }
 
 /**
+ * The same headers as flat `[name, value, …]` pairs, Node's writeHead form (the lookup fast lane's),
+ * each made once: corsHeaders has a fixed set of answers.
+ */
+export function corsHeaderPairs(value: string): (origin: string | undefined) => readonly string[] {
+  const headersFor = corsHeaders(value);
+  const made = new Map<Readonly<Record<string, string>>, readonly string[]>();
+  return (origin) => {
+    const headers = headersFor(origin);
+    let pairs = made.get(headers);
+    if (pairs === undefined) {
+      pairs = Object.entries(headers).flat();
+      made.set(headers, pairs);
+    }
+    return pairs;
+  };
+}
+
+/**
  * Lets browsers on the listed origins call the read-only API (the widget on an ISP's page), under
  * the Fetch standard's CORS protocol. The API takes no credentials and only GET/HEAD, so the whole
  * policy is one header per response and a preflight answer. Written here rather than with

@@ -102,12 +102,20 @@ export function requestLineWriter(log: Log): (line: CachedAnswerLine) => void {
   const { stream, levelPrefix, time, bindings, end } = pinoParts;
   return (line) => {
     if (!isLevelEnabled('info')) return;
-    // The order and spelling of pino's own line; strings that vary go through JSON.stringify.
+    // The order and spelling of pino's own line.
     stream.write(
-      `${levelPrefix}${time()}${bindings},"reqId":${JSON.stringify(line.reqId)},"method":${JSON.stringify(line.method)},"route":${JSON.stringify(line.route)},` +
-        `"status":${line.status},"ms":${line.ms},"domain":${JSON.stringify(line.domain)},"outcome":${JSON.stringify(line.outcome)},"cached":${line.cached},"msg":"request"${end}`,
+      `${levelPrefix}${time()}${bindings},"reqId":${jsonString(line.reqId)},"method":${jsonString(line.method)},"route":${jsonString(line.route)},` +
+        `"status":${line.status},"ms":${line.ms},"domain":${jsonString(line.domain)},"outcome":${jsonString(line.outcome)},"cached":${line.cached},"msg":"request"${end}`,
     );
   };
+}
+
+/** Characters a JSON string holds as they are: the values of a request line (ids, methods, routes, LDH domains) are made of them. */
+const PLAIN_JSON = /^[\w.\/-]*$/;
+
+/** A string as JSON: quoted as it is when nothing in it needs escaping, else by JSON.stringify. */
+function jsonString(value: string): string {
+  return PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
 /**

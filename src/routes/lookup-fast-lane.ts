@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
 import type { Log } from '../logging/log.js';
 import type { LookupService } from '../lookup/lookup-service.js';
-import type { CorsHeaders } from '../plugins/cors.js';
 import type { ResponseRecorder } from '../plugins/metrics.js';
 import { requestLineWriter, type CachedAnswerLine } from '../plugins/request-log.js';
 import { LOOKUP_ROUTE, plainQueryInput } from './lookup.js';
@@ -13,8 +12,8 @@ export type RequestListener = (request: IncomingMessage, response: ServerRespons
 /** What the lane answers with: the lookup cache, and what the Fastify path adds to every response. */
 export interface FastLaneParts {
   lookup: LookupService;
-  /** The CORS headers the cors plugin sends. */
-  cors: CorsHeaders;
+  /** The CORS headers the cors plugin sends, as flat [name, value, …] pairs. */
+  cors: (origin: string | undefined) => readonly string[];
   /** The app's root logger; the lane's lines name their request id themselves. */
   log: Log;
   /** The app's request-id generator, shared with Fastify (genReqId), so ids never repeat. */
@@ -51,7 +50,7 @@ function memoisedBytes(): (answer: object) => Buffer {
  * whose domain is in this process's cache gets the same status, headers, body, log line and metrics
  * as through Fastify, without routing, request and reply objects, hooks and their response listeners
  * (about a third of the cached lookup's CPU: README, Performance). Everything else — another method,
- * another path, a body, more parameters, invalid input, a cache miss, an app that is closing — goes
+ * another path, more parameters, invalid input, a cache miss, an app that is closing — goes
  * to Fastify untouched, so no rule of the API lives only here.
  *
  * What Fastify would have done for such a request, the lane does: the CORS headers (cors plugin),
@@ -85,11 +84,10 @@ export class LookupFastLane {
 
   #answer(request: IncomingMessage, response: ServerResponse): boolean {
     const parts = this.#parts;
+    // A GET's body, if any, is ignored, as Fastify ignores it.
     if (parts === null || request.method !== 'GET') return false;
     const url = request.url;
     if (url === undefined || !url.startsWith(LANE_PREFIX)) return false;
-    const headers = request.headers;
-    if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
     const start = performance.now();
     // Parsed as Fastify parses it: app.ts gives Fastify this same parser, and the router splits the
     // query off at this same first `?`.
@@ -99,11 +97,8 @@ export class LookupFastLane {
     if (!hit?.found) return false;
     // An address gets its own answer object (usernames filled in) each time: nothing to memoise.
     const body = input.subject.email === null ? this.#bytes(hit.result) : Buffer.from(JSON.stringify(hit.result));
-    // A copy of the CORS headers (a frozen object: spreading it is cheap), then the content's.
-    const head: Record<string, string | number> = { ...parts.cors(headers.origin) };
-    head['content-type'] = JSON_TYPE;
-    head['content-length'] = body.length;
-    response.writeHead(200, head);
+    // Node's flat [name, value, …] form: the CORS pairs, then the content's (no object to build).
+    response.writeHead(200, parts.cors(request.headers.origin).concat('content-type', JSON_TYPE, 'content-length', String(body.length)));
     response.end(body);
     // Logged once the response is handed to the socket, as Fastify's hook logs on `finish`: without
     // a listener per response (which is what this lane saves).

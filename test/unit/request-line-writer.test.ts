@@ -22,6 +22,16 @@ describe('the request-line writer of the lookup fast lane', () => {
     assert.equal(fast.lines[0], slow.lines[0]);
   });
 
+  it('escapes a value as pino does when it holds characters JSON escapes', () => {
+    const odd: CachedAnswerLine = { ...LINE, reqId: 'req "7"\\', domain: 'bücher.de\n' };
+    const fast = capture();
+    requestLineWriter(fast.log)(odd);
+    const slow = capture();
+    slow.log.info(odd, 'request');
+    assert.equal(fast.lines[0], slow.lines[0]);
+    assert.equal((JSON.parse(fast.lines[0]!) as { domain: string }).domain, 'bücher.de\n');
+  });
+
   it('follows the logger level as it changes', () => {
     const { log, lines } = capture();
     const write = requestLineWriter(log);
