@@ -11,7 +11,7 @@ function recordingTarget(): BatchTarget & { events: string[] } {
   const events: string[] = [];
   return {
     events,
-    write: (text: string) => events.push(`write:${text}`),
+    write: (bytes: Buffer) => events.push(`write:${bytes.toString('utf8')}`),
     flush: (callback?: (error?: Error) => void) => {
       events.push('flush');
       callback?.();
@@ -30,10 +30,10 @@ describe('LineBatcher (log lines batched per event-loop turn)', () => {
     assert.deepEqual(target.events, [], 'nothing is written within the turn');
     await nextTurn();
     assert.deepEqual(target.events, ['write:a\nb\nc\n']);
-    batcher.write('d\n');
+    batcher.write('dé\n');
     await nextTurn();
     await nextTurn();
-    assert.deepEqual(target.events, ['write:a\nb\nc\n', 'write:d\n'], 'one write per turn that had lines');
+    assert.deepEqual(target.events, ['write:a\nb\nc\n', 'write:dé\n'], 'one write per turn that had lines, UTF-8 encoded');
   });
 
   it('flush passes pending lines on before asking the target to flush', async () => {
