@@ -8,7 +8,7 @@
 // BENCH_CONNECTIONS (100); METRICS=false measures the service without its metrics, and
 // BENCH_LOG_LEVEL=warn without its request lines (the goal is measured with both on). Run `npm run
 // build` first (npm run bench does).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ const HOST = '127.0.0.1';
 const SERVICE_PORT = 18_081;
 const BARE_PORT = 18_082;
 const PATH = '/v1/lookup?domain=gmail.com';
+const PIN = process.env.BENCH_PIN === '1';
+if (PIN) spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
 
 interface Round {
   rps: number;
@@ -43,7 +45,10 @@ async function load(url: string, durationS = DURATION_S): Promise<Round> {
 
 /** Starts a target process and waits until it answers on its port. */
 async function start(args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, HOST, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_PIN=1: each target on CPU 1, the load generator on CPU 0 (taskset), so the scheduler
+  // cannot put a target and the load on one CPU for part of a round.
+  const [command, commandArgs] = PIN ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs, { env: { ...process.env, ...env, HOST, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let attempt = 0; attempt < 200; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
     const answer = await fetch(`http://${HOST}:${port}${PATH}`).catch(() => null);

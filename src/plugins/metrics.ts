@@ -30,6 +30,8 @@ export interface PromMetrics {
 export interface ResponseRecorder {
   /** `route` is a route pattern (never a raw URL); `cached` says whether a lookup was answered from the cache. */
   record(route: string, method: string, status: number, seconds: number, cached: boolean): void;
+  /** The recording of responses that all have these labels, found once (the lookup fast lane's). */
+  series(route: string, method: string, status: number, cached: boolean): (seconds: number) => void;
 }
 
 /**
@@ -202,13 +204,23 @@ function responseRecorder(
     memo((method: string) => memo((status: number): HistogramSeries => requestSeconds.series({ method, route, status_code: status }))),
   );
   const lookupSlot = memo((cached: boolean) => memo((status: number) => lookups.slot({ outcome: lookupOutcome(status), cache: cached ? 'local' : 'miss' })));
-  return {
+  const recorder: ResponseRecorder = {
     record(route, method, status, seconds, cached) {
       seriesOf(route)(method)(status).observe(seconds);
       if (route === lookupRoute) lookupSlot(cached)(status).n += 1;
       if (status === 429) rateLimited.inc({ route });
     },
+    series(route, method, status, cached) {
+      const series = seriesOf(route)(method)(status);
+      const slot = route === lookupRoute ? lookupSlot(cached)(status) : null;
+      if (status === 429 || slot === null) return (seconds) => recorder.record(route, method, status, seconds, cached);
+      return (seconds) => {
+        series.observe(seconds);
+        slot.n += 1;
+      };
+    },
   };
+  return recorder;
 }
 
 /** Records every response Fastify answers, as the request-log line names it. */

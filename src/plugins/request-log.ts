@@ -97,11 +97,13 @@ const LINE_KEYS: (keyof RequestLine | 'msg')[] = ['reqId', 'method', 'route', 's
  */
 export function requestLineWriter(log: Log): (line: CachedAnswerLine) => void {
   const pinoParts = plainPino(log);
-  const isLevelEnabled = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.bind(log);
-  if (pinoParts === null || isLevelEnabled === undefined) return (line) => log.info(line, 'request');
+  const logger = log as { levelVal?: number; levels?: { values?: Record<string, number> } };
+  const info = logger.levels?.values?.info;
+  if (pinoParts === null || info === undefined || logger.levelVal === undefined) return (line) => log.info(line, 'request');
   const { stream, levelPrefix, time, bindings, end } = pinoParts;
   return (line) => {
-    if (!isLevelEnabled('info')) return;
+    // The logger's level as it is now (it can change while the service runs).
+    if ((logger.levelVal ?? Infinity) > info) return;
     // The order and spelling of pino's own line.
     stream.write(
       `${levelPrefix}${time()}${bindings},"reqId":${jsonString(line.reqId)},"method":${jsonString(line.method)},"route":${jsonString(line.route)},` +
