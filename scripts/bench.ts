@@ -9,7 +9,7 @@
 // BENCH_LOG_LEVEL=warn without its request lines (the goal is measured with both on). Run `npm run
 // build` first (npm run bench does).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -30,6 +30,18 @@ interface Round {
   p50: number;
   p99: number;
   errors: number;
+  /** The target's CPU time (user + system) per request, from /proc; NaN where /proc is missing. */
+  cpuUs: number;
+}
+
+/** A process's CPU time so far in µs, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms on Linux). */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function median(values: number[]): number {
@@ -38,9 +50,11 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-async function load(url: string, durationS = DURATION_S): Promise<Round> {
+async function load(url: string, target: ChildProcess, durationS = DURATION_S): Promise<Round> {
+  const cpuBefore = cpuMicros(target.pid);
   const result = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: durationS });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+  const cpuUs = (cpuMicros(target.pid) - cpuBefore) / Math.max(1, result.requests.total);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, cpuUs };
 }
 
 /** Starts a target process and waits until it answers on its port. */
@@ -81,18 +95,22 @@ const bareUrl = `http://${HOST}:${BARE_PORT}${PATH}`;
 
 try {
   // Both run Fastify: a short unmeasured run of each lets the JIT settle first.
-  await load(bareUrl, WARMUP_S);
-  await load(serviceUrl, WARMUP_S);
-  const rounds: { service: Round; baseline: Round; ratio: number }[] = [];
+  await load(bareUrl, bare, WARMUP_S);
+  await load(serviceUrl, service, WARMUP_S);
+  const rounds: { service: Round; baseline: Round; ratio: number; cpuRatio: number }[] = [];
   for (let index = 0; index < ROUNDS; index += 1) {
     // Alternate which goes first, so neither always follows the other.
-    const first = index % 2 === 0 ? bareUrl : serviceUrl;
-    const a = await load(first);
-    const b = await load(first === bareUrl ? serviceUrl : bareUrl);
-    const [baseline, measured] = first === bareUrl ? [a, b] : [b, a];
+    const bareFirst = index % 2 === 0;
+    const a = bareFirst ? await load(bareUrl, bare) : await load(serviceUrl, service);
+    const b = bareFirst ? await load(serviceUrl, service) : await load(bareUrl, bare);
+    const [baseline, measured] = bareFirst ? [a, b] : [b, a];
     const ratio = measured.rps / baseline.rps;
-    rounds.push({ service: measured, baseline, ratio });
-    console.log(`round ${index + 1}: baseline ${Math.round(baseline.rps)} req/s, service ${Math.round(measured.rps)} req/s, ratio ${ratio.toFixed(2)}`);
+    const cpuRatio = baseline.cpuUs / measured.cpuUs;
+    rounds.push({ service: measured, baseline, ratio, cpuRatio });
+    console.log(
+      `round ${index + 1}: baseline ${Math.round(baseline.rps)} req/s, service ${Math.round(measured.rps)} req/s, ratio ${ratio.toFixed(2)}; ` +
+        `CPU µs/request baseline ${baseline.cpuUs.toFixed(1)}, service ${measured.cpuUs.toFixed(1)}, ratio ${cpuRatio.toFixed(2)}`,
+    );
   }
   const summary = (list: Round[]) => ({
     rps: Math.round(median(list.map((round) => round.rps))),
@@ -110,6 +128,11 @@ try {
   console.log(`| GET ${PATH} (service, cached, ${LOG_LEVEL} logs, metrics ${process.env.METRICS ?? 'on'}) | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} |`);
   console.log(`| bare Fastify route, same bytes | ${b.rps} | ${b.p50} | ${b.p99} | ${b.errors} |`);
   console.log(`ratio service/baseline req/s, median of the rounds' ratios: ${ratio.toFixed(2)} (goal ≥ 0.80)`);
+  const cpu = (list: Round[]) => median(list.map((round) => round.cpuUs)).toFixed(1);
+  console.log(
+    `CPU per request (/proc), medians: baseline ${cpu(rounds.map((round) => round.baseline))} µs, service ${cpu(rounds.map((round) => round.service))} µs, ` +
+      `ratio baseline/service ${median(rounds.map((round) => round.cpuRatio)).toFixed(2)}`,
+  );
   if (s.errors > 0 || b.errors > 0) process.exitCode = 1;
 } finally {
   await stop(service);
