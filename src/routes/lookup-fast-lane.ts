@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
+import type { InputResult } from '../api/input.js';
 import type { Log } from '../logging/log.js';
 import type { LookupService } from '../lookup/lookup-service.js';
 import type { ResponseRecorder } from '../plugins/metrics.js';
 import { requestLineWriter, type CachedAnswerLine } from '../plugins/request-log.js';
-import type { InputResult } from '../api/input.js';
 import { LOOKUP_ROUTE, plainQueryInput } from './lookup.js';
 
 /** Node's request listener: what Fastify hands a server, and what the lane passes on. */
@@ -54,7 +54,7 @@ function memoisedBytes(): (answer: object) => Buffer {
  * The cached lookup, answered in front of Fastify. A plain `GET /v1/lookup?domain=` or `?email=`
  * whose domain is in this process's cache gets the same status, headers, body, log line and metrics
  * as through Fastify, without routing, request and reply objects, hooks and their response listeners
- * (about a third of the cached lookup's CPU: README, Performance). Everything else — another method,
+ * (most of what the cached lookup cost beyond a bare Fastify route: README, Performance). Everything else — another method,
  * another path, more parameters, invalid input, a cache miss, an app that is closing — goes
  * to Fastify untouched, so no rule of the API lives only here.
  *
