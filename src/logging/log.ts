@@ -18,18 +18,24 @@ export interface BatchTarget {
   flushSync(): void;
 }
 
+/** How long a log line waits at most before it is passed on, and how many bytes pass it on at once. */
+export const LOG_BATCH_INTERVAL_MS = 20;
+export const LOG_BATCH_MAX_BYTES = 64 * 1024;
+
 /**
- * Collects the log lines written during one turn of the event loop and passes them on as one
- * buffer of their UTF-8 bytes. Why: given strings, sonic-boom 4 measures the UTF-8 length of its
- * whole pending string on every write, which flattens (copies) it each time, and encodes it again
- * when it writes; with one line per request under load that was kilobytes of garbage per request
- * (npm run bench). Here each line is encoded once, into the turn's buffer, and sonic-boom (in
- * buffer mode) hands the buffers to the file as they are.
+ * Collects log lines for up to {@link LOG_BATCH_INTERVAL_MS} (or {@link LOG_BATCH_MAX_BYTES}) and
+ * passes them on as one buffer of their UTF-8 bytes. Why: every write to pino's asynchronous
+ * destination is a round trip through libuv's thread pool (a worker woken, the file written, the
+ * loop woken); written every event-loop turn, a turn held a request or two under load and the
+ * round trips cost about a third of a cached lookup (npm run bench, BENCH_PIN=1). And given strings,
+ * sonic-boom 4 measures and flattens its whole pending string on every write and encodes it again
+ * when writing: here each line is encoded once, into the batch's buffer, and sonic-boom (in buffer
+ * mode) hands the buffers to the file as they are.
  */
 export class LineBatcher implements DestinationStream {
   #lines: string[] = [];
   #bytes = 0;
-  #scheduled = false;
+  #timer: NodeJS.Timeout | null = null;
 
   /** `fd` is the target's file descriptor, written to directly only by flushSync. */
   constructor(
@@ -40,9 +46,10 @@ export class LineBatcher implements DestinationStream {
   write(line: string): void {
     this.#lines.push(line);
     this.#bytes += Buffer.byteLength(line);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(this.#drain);
+    if (this.#bytes >= LOG_BATCH_MAX_BYTES) return this.#drain();
+    if (this.#timer !== null) return;
+    // Unreferenced: a pending batch never keeps the process alive (exit writes it, see flushSync).
+    this.#timer = setTimeout(this.#drain, LOG_BATCH_INTERVAL_MS).unref();
   }
 
   /** Passes on what is collected, then lets the target finish writing. */
@@ -53,7 +60,7 @@ export class LineBatcher implements DestinationStream {
 
   /** Writes out everything, collected lines last, before returning (process exit). */
   flushSync(): void {
-    this.#scheduled = false;
+    this.#cancelTimer();
     this.target.flushSync();
     // Straight to the file descriptor: handed to the target, they would start an asynchronous
     // write that an exiting process may not wait for.
@@ -63,8 +70,13 @@ export class LineBatcher implements DestinationStream {
     if (text.length > 0) writeSync(this.fd, text);
   }
 
+  #cancelTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
   readonly #drain = (): void => {
-    this.#scheduled = false;
+    this.#cancelTimer();
     if (this.#lines.length === 0) return;
     const bytes = Buffer.allocUnsafe(this.#bytes);
     let offset = 0;
@@ -76,8 +88,8 @@ export class LineBatcher implements DestinationStream {
 }
 
 /**
- * Where the service's pino lines go (stdout in production): batched per event-loop turn into
- * pino's asynchronous destination, so that one line per request costs neither a write syscall nor
+ * Where the service's pino lines go (stdout in production): batched (LineBatcher) into pino's
+ * asynchronous destination, so that one line per request costs neither a write syscall nor
  * a buffer copy per request. Lines still pending when the process exits are written out then;
  * server.ts also flushes on SIGTERM.
  */

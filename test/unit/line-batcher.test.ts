@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { LineBatcher, type BatchTarget } from '../../src/logging/log.js';
+import { describe, it, type TestContext } from 'node:test';
+import { LineBatcher, LOG_BATCH_INTERVAL_MS, LOG_BATCH_MAX_BYTES, type BatchTarget } from '../../src/logging/log.js';
 
 /** A target that records what reaches it and in which order. */
 function recordingTarget(): BatchTarget & { events: string[] } {
@@ -20,23 +19,37 @@ function recordingTarget(): BatchTarget & { events: string[] } {
   };
 }
 
-describe('LineBatcher (log lines batched per event-loop turn)', () => {
-  it('passes the lines of one turn on as one write, in order, and nothing when idle', async () => {
+describe('LineBatcher (log lines batched for up to LOG_BATCH_INTERVAL_MS)', () => {
+  it('passes the lines of one interval on as one write, in order, and nothing when idle', (t: TestContext) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const target = recordingTarget();
     const batcher = new LineBatcher(target, -1);
     batcher.write('a\n');
     batcher.write('b\n');
+    t.mock.timers.tick(LOG_BATCH_INTERVAL_MS - 1);
     batcher.write('c\n');
-    assert.deepEqual(target.events, [], 'nothing is written within the turn');
-    await nextTurn();
+    assert.deepEqual(target.events, [], 'nothing is written within the interval');
+    t.mock.timers.tick(1);
     assert.deepEqual(target.events, ['write:a\nb\nc\n']);
     batcher.write('dé\n');
-    await nextTurn();
-    await nextTurn();
-    assert.deepEqual(target.events, ['write:a\nb\nc\n', 'write:dé\n'], 'one write per turn that had lines, UTF-8 encoded');
+    t.mock.timers.tick(LOG_BATCH_INTERVAL_MS * 3);
+    assert.deepEqual(target.events, ['write:a\nb\nc\n', 'write:dé\n'], 'one write per interval that had lines, UTF-8 encoded');
   });
 
-  it('flush passes pending lines on before asking the target to flush', async () => {
+  it('passes the lines on at once when LOG_BATCH_MAX_BYTES are pending', (t: TestContext) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const target = recordingTarget();
+    const batcher = new LineBatcher(target, -1);
+    const line = `${'x'.repeat(1023)}\n`;
+    for (let index = 0; index < LOG_BATCH_MAX_BYTES / 1024; index += 1) batcher.write(line);
+    assert.equal(target.events.length, 1, 'written without waiting for the interval');
+    assert.equal(target.events[0]!.length, 'write:'.length + LOG_BATCH_MAX_BYTES);
+    t.mock.timers.tick(LOG_BATCH_INTERVAL_MS);
+    assert.equal(target.events.length, 1, 'nothing left for the timer');
+  });
+
+  it('flush passes pending lines on before asking the target to flush', (t: TestContext) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const target = recordingTarget();
     const batcher = new LineBatcher(target, -1);
     batcher.write('x\n');
@@ -46,8 +59,8 @@ describe('LineBatcher (log lines batched per event-loop turn)', () => {
     });
     assert.deepEqual(target.events, ['write:x\n', 'flush']);
     assert.ok(flushed);
-    await nextTurn();
-    assert.equal(target.events.length, 2, 'the scheduled drain finds nothing left');
+    t.mock.timers.tick(LOG_BATCH_INTERVAL_MS);
+    assert.equal(target.events.length, 2, 'the timer finds nothing left');
   });
 
   it('flushSync writes the target out first, then the pending lines straight to the file', () => {
