@@ -29,12 +29,14 @@ export const LOG_BATCH_MAX_BYTES = 64 * 1024;
  * loop woken); written every event-loop turn, a turn held a request or two under load and the
  * round trips cost about a third of a cached lookup (npm run bench, BENCH_PIN=1). And given strings,
  * sonic-boom 4 measures and flattens its whole pending string on every write and encodes it again
- * when writing: here each line is encoded once, into the batch's buffer, and sonic-boom (in buffer
- * mode) hands the buffers to the file as they are.
+ * when writing: here each line is encoded once, into the batch's buffer, as it is written (no line
+ * string survives to a garbage collection), and sonic-boom (in buffer mode) hands the buffers to
+ * the file as they are.
  */
 export class LineBatcher implements DestinationStream {
-  #lines: string[] = [];
-  #bytes = 0;
+  /** The batch's bytes so far: each line is encoded into it as it comes, so no line string outlives its write. */
+  #chunk = Buffer.allocUnsafe(LOG_BATCH_MAX_BYTES);
+  #used = 0;
   #timer: NodeJS.Timeout | null = null;
 
   /** `fd` is the target's file descriptor, written to directly only by flushSync. */
@@ -44,9 +46,14 @@ export class LineBatcher implements DestinationStream {
   ) {}
 
   write(line: string): void {
-    this.#lines.push(line);
-    this.#bytes += Buffer.byteLength(line);
-    if (this.#bytes >= LOG_BATCH_MAX_BYTES) return this.#drain();
+    const length = Buffer.byteLength(line);
+    if (this.#used + length > this.#chunk.length) this.#drain();
+    if (length > this.#chunk.length) {
+      // A line longer than a whole batch goes on by itself.
+      this.target.write(Buffer.from(line));
+      return;
+    }
+    this.#used += this.#chunk.write(line, this.#used);
     if (this.#timer !== null) return;
     // Unreferenced: a pending batch never keeps the process alive (exit writes it, see flushSync).
     this.#timer = setTimeout(this.#drain, LOG_BATCH_INTERVAL_MS).unref();
@@ -64,10 +71,8 @@ export class LineBatcher implements DestinationStream {
     this.target.flushSync();
     // Straight to the file descriptor: handed to the target, they would start an asynchronous
     // write that an exiting process may not wait for.
-    const text = this.#lines.join('');
-    this.#lines = [];
-    this.#bytes = 0;
-    if (text.length > 0) writeSync(this.fd, text);
+    const pending = this.#take();
+    if (pending !== null) writeSync(this.fd, pending);
   }
 
   #cancelTimer(): void {
@@ -75,15 +80,19 @@ export class LineBatcher implements DestinationStream {
     this.#timer = null;
   }
 
+  /** The batch's bytes, if any, leaving a new chunk behind (the target keeps the old one until written). */
+  #take(): Buffer | null {
+    if (this.#used === 0) return null;
+    const bytes = this.#chunk.subarray(0, this.#used);
+    this.#chunk = Buffer.allocUnsafe(LOG_BATCH_MAX_BYTES);
+    this.#used = 0;
+    return bytes;
+  }
+
   readonly #drain = (): void => {
     this.#cancelTimer();
-    if (this.#lines.length === 0) return;
-    const bytes = Buffer.allocUnsafe(this.#bytes);
-    let offset = 0;
-    for (const line of this.#lines) offset += bytes.write(line, offset);
-    this.#lines = [];
-    this.#bytes = 0;
-    this.target.write(bytes);
+    const bytes = this.#take();
+    if (bytes !== null) this.target.write(bytes);
   };
 }
 

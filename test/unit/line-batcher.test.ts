@@ -36,16 +36,21 @@ describe('LineBatcher (log lines batched for up to LOG_BATCH_INTERVAL_MS)', () =
     assert.deepEqual(target.events, ['write:a\nb\nc\n', 'write:dé\n'], 'one write per interval that had lines, UTF-8 encoded');
   });
 
-  it('passes the lines on at once when LOG_BATCH_MAX_BYTES are pending', (t: TestContext) => {
+  it('passes a full batch on at once, and a line longer than a batch by itself', (t: TestContext) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const target = recordingTarget();
     const batcher = new LineBatcher(target, -1);
     const line = `${'x'.repeat(1023)}\n`;
     for (let index = 0; index < LOG_BATCH_MAX_BYTES / 1024; index += 1) batcher.write(line);
-    assert.equal(target.events.length, 1, 'written without waiting for the interval');
+    assert.equal(target.events.length, 0, 'a full batch has room for nothing more, but nothing forces it out yet');
+    batcher.write('y\n');
+    assert.equal(target.events.length, 1, 'the full batch goes on, without waiting for the interval, when the next line does not fit');
     assert.equal(target.events[0]!.length, 'write:'.length + LOG_BATCH_MAX_BYTES);
     t.mock.timers.tick(LOG_BATCH_INTERVAL_MS);
-    assert.equal(target.events.length, 1, 'nothing left for the timer');
+    assert.deepEqual(target.events.slice(1), ['write:y\n'], 'the line that did not fit follows with the next batch');
+    const long = `${'z'.repeat(LOG_BATCH_MAX_BYTES)}\n`;
+    batcher.write(long);
+    assert.equal(target.events.at(-1), `write:${long}`, 'a line longer than a batch goes on by itself');
   });
 
   it('flush passes pending lines on before asking the target to flush', (t: TestContext) => {
