@@ -102,14 +102,18 @@ export class RedisStore implements SharedStore {
     this.#client.on('close', () => this.#setConnected(false));
     // Connection errors are reported through the state change; the details go to debug logs.
     this.#client.on('error', (error: Error) => options.log.debug({ err: error.message }, 'redis connection error'));
-    // Finish notices arrive on their own connection (a subscribed connection can do nothing else);
-    // it queues its SUBSCRIBE until connected and subscribes again after every reconnect.
-    this.#subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true });
+    // Finish notices arrive on their own connection (a subscribed connection can do nothing else),
+    // which subscribes each time it is ready. Not ioredis's autoResubscribe: it does not catch its
+    // SUBSCRIBE, so a connection closing before the reply (a restart, or close() during a
+    // reconnect) became an unhandled rejection, which ends a Node process.
+    this.#subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false });
     this.#subscriber.on('error', (error: Error) => options.log.debug({ err: error.message }, 'redis subscriber error'));
     this.#subscriber.on('message', (_channel: string, notice: string) => {
       for (const wake of [...(this.#waiters.get(notice) ?? [])]) wake();
     });
-    this.#subscriber.subscribe(this.#channel).catch(() => undefined);
+    this.#subscriber.on('ready', () => {
+      this.#subscriber.subscribe(this.#channel).catch(() => undefined);
+    });
   }
 
   /** Whether calls go to Redis now: connected, and the last call did not time out (or a ping since did answer). */
