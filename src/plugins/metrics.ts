@@ -213,10 +213,10 @@ function responseRecorder(
     series(route, method, status, cached) {
       const series = seriesOf(route)(method)(status);
       const slot = route === lookupRoute ? lookupSlot(cached)(status) : null;
-      if (status === 429 || slot === null) return (seconds) => recorder.record(route, method, status, seconds, cached);
       return (seconds) => {
         series.observe(seconds);
-        slot.n += 1;
+        if (slot !== null) slot.n += 1;
+        if (status === 429) rateLimited.inc({ route });
       };
     },
   };

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
-import type { InputResult } from '../api/input.js';
+import { parseLookupInput, type InputResult } from '../api/input.js';
 import type { Log } from '../logging/log.js';
 import type { LookupService } from '../lookup/lookup-service.js';
 import type { ResponseRecorder } from '../plugins/metrics.js';
 import { requestLineWriter, type CachedAnswerLine } from '../plugins/request-log.js';
-import { LOOKUP_ROUTE, plainQueryInput } from './lookup.js';
+import { LOOKUP_ROUTE } from './lookup.js';
 
 /** Node's request listener: what Fastify hands a server, and what the lane passes on. */
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
@@ -31,6 +31,15 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** Queries whose parsed input the lane remembers, and the longest it remembers (an address is at most 320 characters). */
 const MEMO_MAX_ENTRIES = 1_024;
 const MEMO_MAX_QUERY_LENGTH = 400;
+
+/** The input of a plain `?domain=` or `?email=` query (the only ones the fast lane answers), else null. */
+function plainQueryInput(query: Record<string, unknown>): InputResult | null {
+  const keys = Object.keys(query);
+  if (keys.length !== 1 || (keys[0] !== 'domain' && keys[0] !== 'email')) return null;
+  const value = query[keys[0]];
+  if (typeof value !== 'string') return null;
+  return parseLookupInput(keys[0] === 'domain' ? { domain: value } : { email: value });
+}
 
 /**
  * The UTF-8 bytes of a domain's answer object, made once per object (a domain's cache hits share

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../api/errors.js';
-import { parseLookupInput, type InputResult, type LookupSubject } from '../api/input.js';
+import { parseLookupInput, type LookupSubject } from '../api/input.js';
 import { errorBodySchema, lookupNotFoundBodySchema, lookupResultSchema, queryBoolean } from '../api/schemas.js';
 import { answerOf, type LookupOutcome, type LookupService } from '../lookup/lookup-service.js';
 import { clientKey } from '../net/client-key.js';
@@ -21,15 +21,6 @@ export const LOOKUP_ROUTE = '/v1/lookup';
 /** Options of the lookup route. */
 export interface LookupRoutesOptions {
   lookup: LookupService;
-}
-
-/** The input of a plain `?domain=` or `?email=` query (the only ones the fast lane answers), else null. */
-export function plainQueryInput(query: Record<string, unknown>): InputResult | null {
-  const keys = Object.keys(query);
-  if (keys.length !== 1 || (keys[0] !== 'domain' && keys[0] !== 'email')) return null;
-  const value = query[keys[0]];
-  if (typeof value !== 'string') return null;
-  return parseLookupInput(keys[0] === 'domain' ? { domain: value } : { email: value });
 }
 
 function logFields(request: FastifyRequest, subject: LookupSubject, outcome: LookupOutcome): void {
