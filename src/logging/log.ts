@@ -26,8 +26,8 @@ export const LOG_BATCH_MAX_BYTES = 64 * 1024;
  * Collects log lines for up to {@link LOG_BATCH_INTERVAL_MS} (or {@link LOG_BATCH_MAX_BYTES}) and
  * passes them on as one buffer of their UTF-8 bytes. Why: every write to pino's asynchronous
  * destination is a round trip through libuv's thread pool (a worker woken, the file written, the
- * loop woken); written every event-loop turn, a turn held a request or two under load and the
- * round trips cost about a third of a cached lookup (npm run bench, BENCH_PIN=1). And given strings,
+ * loop woken); written every event-loop turn, a turn held a request or two under load, so there
+ * was close to one round trip per request. And given strings,
  * sonic-boom 4 measures and flattens its whole pending string on every write and encodes it again
  * when writing: here each line is encoded once, into the batch's buffer, as it is written (no line
  * string survives to a garbage collection), and sonic-boom (in buffer mode) hands the buffers to
