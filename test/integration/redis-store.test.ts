@@ -11,16 +11,31 @@ const REDIS_PORT = 6423;
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** The store's up/down reports, kept in order, and a wait for the next one of a kind (an event, no polling). */
-function watchStates() {
+/**
+ * A store on `url` that keeps its up/down reports in order, with a wait for the next one of a kind
+ * (an event, no polling), and counts its reported errors.
+ */
+function watchedStore(url: string, limits: { timeoutMs: number; probeIntervalMs?: number }) {
   const states: boolean[] = [];
   const changes = new EventEmitter();
-  return {
-    states,
-    onRedisState: (up: boolean) => {
-      states.push(up);
-      changes.emit(up ? 'up' : 'down');
+  let errors = 0;
+  const store = new RedisStore({
+    url,
+    prefix: 'unit:',
+    ...limits,
+    log: silent,
+    events: {
+      onRedisState: (up: boolean) => {
+        states.push(up);
+        changes.emit(up ? 'up' : 'down');
+      },
+      onRedisError: () => (errors += 1),
     },
+  });
+  return {
+    store,
+    states,
+    errors: () => errors,
     /** Call before causing the change. */
     next: async (state: 'up' | 'down') => {
       await once(changes, state);
@@ -89,16 +104,8 @@ describe('Redis store (a real redis-server)', () => {
   });
 
   it('reports Redis going away at once, answers unavailable without waiting, and resumes by itself', { timeout: 30_000 }, async () => {
-    const watch = watchStates();
-    const states = watch.states;
-    let errors = 0;
-    const store = new RedisStore({
-      url: redis.url,
-      prefix: 'unit:',
-      timeoutMs: 200,
-      log: silent,
-      events: { onRedisState: watch.onRedisState, onRedisError: () => (errors += 1) },
-    });
+    const watch = watchedStore(redis.url, { timeoutMs: 200 });
+    const { store, states } = watch;
     try {
       assert.equal(await store.ready(3_000), true);
       assert.deepEqual(states, [true]);
@@ -122,17 +129,8 @@ describe('Redis store (a real redis-server)', () => {
   });
 
   it('trips on a call that times out (Redis stopped, connection open) and recovers once it answers', { timeout: 30_000 }, async () => {
-    const watch = watchStates();
-    const states = watch.states;
-    let errors = 0;
-    const store = new RedisStore({
-      url: redis.url,
-      prefix: 'unit:',
-      timeoutMs: 100,
-      probeIntervalMs: 50,
-      log: silent,
-      events: { onRedisState: watch.onRedisState, onRedisError: () => (errors += 1) },
-    });
+    const watch = watchedStore(redis.url, { timeoutMs: 100, probeIntervalMs: 50 });
+    const { store, states } = watch;
     const pid = Number(/process_id:(\d+)/.exec(await redis.command('INFO', 'server'))?.[1]);
     try {
       assert.equal(await store.ready(3_000), true);
@@ -141,7 +139,7 @@ describe('Redis store (a real redis-server)', () => {
       assert.deepEqual(await store.get(store.key('c', 'y')), { status: 'unavailable' });
       assert.ok(performance.now() - started < 400, 'bounded by REDIS_TIMEOUT_MS');
       assert.equal(store.available, false);
-      assert.equal(errors, 1);
+      assert.equal(watch.errors(), 1);
       // Tripped: the next calls do not wait at all.
       const next = performance.now();
       assert.equal(await store.incr(store.key('n', 'y'), 1_000), null);
