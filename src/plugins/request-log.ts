@@ -101,14 +101,30 @@ export function requestLineWriter(log: Log): (line: CachedAnswerLine) => void {
   const info = logger.levels?.values?.info;
   if (pinoParts === null || info === undefined || logger.levelVal === undefined) return (line) => log.info(line, 'request');
   const { stream, levelPrefix, time, bindings, end } = pinoParts;
+  // A lane's lines repeat their method, route and outcome, and often their domain: each is
+  // quoted once per change of value rather than once per line.
+  const [method, route, domain, outcome] = [lastQuoted(), lastQuoted(), lastQuoted(), lastQuoted()];
   return (line) => {
     // The logger's level as it is now (it can change while the service runs).
     if ((logger.levelVal ?? Infinity) > info) return;
     // The order and spelling of pino's own line.
     stream.write(
-      `${levelPrefix}${time()}${bindings},"reqId":${jsonString(line.reqId)},"method":${jsonString(line.method)},"route":${jsonString(line.route)},` +
-        `"status":${line.status},"ms":${line.ms},"domain":${jsonString(line.domain)},"outcome":${jsonString(line.outcome)},"cached":${line.cached},"msg":"request"${end}`,
+      `${levelPrefix}${time()}${bindings},"reqId":${jsonString(line.reqId)},"method":${method(line.method)},"route":${route(line.route)},` +
+        `"status":${line.status},"ms":${line.ms},"domain":${domain(line.domain)},"outcome":${outcome(line.outcome)},"cached":${line.cached},"msg":"request"${end}`,
     );
+  };
+}
+
+/** jsonString, remembering the last value it quoted (strings compare by content, so a changed value is always quoted anew). */
+function lastQuoted(): (value: string) => string {
+  let last: string | undefined;
+  let quoted = '';
+  return (value) => {
+    if (value !== last) {
+      quoted = jsonString(value);
+      last = value;
+    }
+    return quoted;
   };
 }
 

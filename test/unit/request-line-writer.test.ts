@@ -32,6 +32,23 @@ describe('the request-line writer of the lookup fast lane', () => {
     assert.equal((JSON.parse(fast.lines[0]!) as { domain: string }).domain, 'bücher.de\n');
   });
 
+  it('writes each line with its own values when values repeat and change, one writer for all', () => {
+    const lines: CachedAnswerLine[] = [
+      LINE,
+      LINE,
+      { ...LINE, domain: 'bücher.de\n', route: '/v1/other', method: 'HEAD' },
+      { ...LINE, domain: 'bücher.de\n', outcome: 'not-found' },
+      LINE,
+    ];
+    const fast = capture();
+    const write = requestLineWriter(fast.log);
+    for (const line of lines) write(line);
+    const slow = capture();
+    for (const line of lines) slow.log.info(line, 'request');
+    assert.equal(fast.lines.length, lines.length);
+    assert.deepEqual(fast.lines, slow.lines);
+  });
+
   it('follows the logger level as it changes', () => {
     const { log, lines } = capture();
     const write = requestLineWriter(log);
