@@ -2,9 +2,10 @@
 // route that returns the same bytes, each in its own process, with the load generator (autocannon,
 // in this process) in a third: no target shares an event loop with the load. The service runs as
 // in production (`node dist/server.js`, info-level request logs to stdout, here /dev/null; the
-// per-client caps meant for strangers off, since all the load comes from one address). Rounds
-// alternate between the two so machine noise hits both alike; every round prints its ratio, and the
-// median of the ratios is the result. Loopback only. BENCH_ROUNDS (9), BENCH_DURATION_S (3),
+// per-client caps meant for strangers off, since all the load comes from one address). Every round
+// starts both targets afresh (a process's JIT state is one draw), warms each up, then loads them in
+// turn, the first of the pair alternating so machine noise hits both alike; every round prints its
+// ratio, and the median of the ratios is the result. Loopback only. BENCH_ROUNDS (9), BENCH_DURATION_S (3),
 // BENCH_CONNECTIONS (100); METRICS=false measures the service without its metrics, and
 // BENCH_LOG_LEVEL=warn without its request lines (the goal is measured with both on). Run `npm run
 // build` first (npm run bench does).
@@ -79,30 +80,47 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
-const service = await start(['dist/server.js'], {
-  LOG_LEVEL,
-  RATE_LIMIT_MAX: '1000000',
-  CONNECTIONS_PER_CLIENT_MAX: '0',
-  ...(process.env.METRICS !== undefined ? { METRICS: process.env.METRICS } : {}),
-}, SERVICE_PORT);
 const serviceUrl = `http://${HOST}:${SERVICE_PORT}${PATH}`;
-// The exact bytes of the cached answer: the baseline returns them.
-const bytes = await (await fetch(serviceUrl)).text();
-const dir = mkdtempSync(join(os.tmpdir(), 'bench-'));
-writeFileSync(join(dir, 'body.json'), bytes);
-const bare = await start(['scripts/bench-bare.mjs'], { BENCH_BODY_FILE: join(dir, 'body.json') }, BARE_PORT);
 const bareUrl = `http://${HOST}:${BARE_PORT}${PATH}`;
+const dir = mkdtempSync(join(os.tmpdir(), 'bench-'));
+const bodyFile = join(dir, 'body.json');
 
+/** Both targets, started afresh: the service, then the bare route with the bytes the service answers. */
+async function startTargets(): Promise<{ service: ChildProcess; bare: ChildProcess; bytes: string }> {
+  const service = await start(['dist/server.js'], {
+    LOG_LEVEL,
+    RATE_LIMIT_MAX: '1000000',
+    CONNECTIONS_PER_CLIENT_MAX: '0',
+    ...(process.env.METRICS !== undefined ? { METRICS: process.env.METRICS } : {}),
+  }, SERVICE_PORT);
+  // The exact bytes of the cached answer: the baseline returns them.
+  const bytes = await (await fetch(serviceUrl)).text();
+  writeFileSync(bodyFile, bytes);
+  const bare = await start(['scripts/bench-bare.mjs'], { BENCH_BODY_FILE: bodyFile }, BARE_PORT);
+  return { service, bare, bytes };
+}
+
+let running: ChildProcess[] = [];
+let bytes = '';
 try {
-  // Both run Fastify: a short unmeasured run of each lets the JIT settle first.
-  await load(bareUrl, bare, WARMUP_S);
-  await load(serviceUrl, service, WARMUP_S);
   const rounds: { service: Round; baseline: Round; ratio: number; cpuRatio: number }[] = [];
   for (let index = 0; index < ROUNDS; index += 1) {
+    // Both targets start afresh every round: what V8 makes of a process's hot code is settled
+    // during its warm-up and differs from one process to the next (README, Performance), so with
+    // one process per target a whole run would be a single draw.
+    const targets = await startTargets();
+    const { service, bare } = targets;
+    bytes = targets.bytes;
+    running = [service, bare];
+    // Both run Fastify: a short unmeasured run of each lets the JIT settle first.
+    await load(bareUrl, bare, WARMUP_S);
+    await load(serviceUrl, service, WARMUP_S);
     // Alternate which goes first, so neither always follows the other.
     const bareFirst = index % 2 === 0;
     const a = bareFirst ? await load(bareUrl, bare) : await load(serviceUrl, service);
     const b = bareFirst ? await load(serviceUrl, service) : await load(bareUrl, bare);
+    await Promise.all(running.map(stop));
+    running = [];
     const [baseline, measured] = bareFirst ? [a, b] : [b, a];
     const ratio = measured.rps / baseline.rps;
     const cpuRatio = baseline.cpuUs / measured.cpuUs;
@@ -122,7 +140,10 @@ try {
   const b = summary(rounds.map((round) => round.baseline));
   const ratio = median(rounds.map((round) => round.ratio));
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg()[0]?.toFixed(1)}, Node ${process.version}`);
-  console.log(`three processes (service, bare route, autocannon), ${CONNECTIONS} connections, no pipelining, ${WARMUP_S} s warm-up each, ${ROUNDS} alternating rounds × ${DURATION_S} s; body ${bytes.length} bytes`);
+  console.log(
+    `three processes (service, bare route, autocannon), ${CONNECTIONS} connections, no pipelining; ${ROUNDS} rounds, each with both targets started afresh, ` +
+      `${WARMUP_S} s warm-up each, then ${DURATION_S} s each in alternating order; body ${bytes.length} bytes`,
+  );
   console.log('| target | req/s | p50 ms | p99 ms | errors |');
   console.log('| --- | --- | --- | --- | --- |');
   console.log(`| GET ${PATH} (service, cached, ${LOG_LEVEL} logs, metrics ${process.env.METRICS ?? 'on'}) | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} |`);
@@ -135,7 +156,6 @@ try {
   );
   if (s.errors > 0 || b.errors > 0) process.exitCode = 1;
 } finally {
-  await stop(service);
-  await stop(bare);
+  await Promise.all(running.map(stop));
   rmSync(dir, { recursive: true, force: true });
 }
