@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { memo } from '../cache/memo.js';
 
 /** CORS_ORIGINS parsed: `*` for any origin, else the exact origins listed. */
 export function parseCorsOrigins(value: string): '*' | string[] {
@@ -44,16 +45,8 @@ export function corsHeaders(value: string): CorsHeaders {
  */
 export function corsHeaderPairs(value: string): (origin: string | undefined) => readonly string[] {
   const headersFor = corsHeaders(value);
-  const made = new Map<Readonly<Record<string, string>>, readonly string[]>();
-  return (origin) => {
-    const headers = headersFor(origin);
-    let pairs = made.get(headers);
-    if (pairs === undefined) {
-      pairs = Object.entries(headers).flat();
-      made.set(headers, pairs);
-    }
-    return pairs;
-  };
+  const pairsOf = memo((headers: Readonly<Record<string, string>>): readonly string[] => Object.entries(headers).flat());
+  return (origin) => pairsOf(headersFor(origin));
 }
 
 /**

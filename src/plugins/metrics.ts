@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { memo } from '../cache/memo.js';
 import type { CacheLayer, Metrics } from '../logging/metrics.js';
 import type { PressureSample } from './load-shedding.js';
 import { bufferedCounter, SeriesHistogram, type CountBuffer, type CountSlot, type HistogramSeries } from './request-metrics.js';
@@ -174,19 +175,6 @@ function registerScrapeGauges(options: MetricsPluginOptions): void {
       this.set(pressure().eventLoopDelayMs / 1000);
     },
   });
-}
-
-/** Items kept per key, each made once on first use (keys come from closed sets: routes, methods, statuses). */
-function memo<K, V>(make: (key: K) => V): (key: K) => V {
-  const made = new Map<K, V>();
-  return (key) => {
-    let item = made.get(key);
-    if (item === undefined) {
-      item = make(key);
-      made.set(key, item);
-    }
-    return item;
-  };
 }
 
 /**

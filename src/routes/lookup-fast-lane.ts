@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
 import { parseLookupInput, type InputResult } from '../api/input.js';
+import { memo } from '../cache/memo.js';
 import type { Log } from '../logging/log.js';
 import type { LookupService } from '../lookup/lookup-service.js';
 import type { ResponseRecorder } from '../plugins/metrics.js';
@@ -45,44 +46,18 @@ function plainQueryInput(query: Record<string, unknown>): InputResult | null {
 interface PreparedAnswer {
   bytes: Buffer;
   /**
-   * Keyed by the cors pairs, of which there is a fixed few (corsHeaderPairs makes each once).
-   * Shared by every response of the answer: Node's writeHead only reads a header list.
+   * Node's flat [name, value, …] header list for the given cors pairs (of which there is a fixed
+   * few: corsHeaderPairs makes each once), made once and shared by every response of the answer:
+   * Node's writeHead only reads a header list.
    */
-  headers: Map<readonly string[], string[]>;
+  headers: (cors: readonly string[]) => string[];
 }
 
 /** An answer made ready to send: its bytes now, its header lists as they are asked for. */
 function prepare(answer: object): PreparedAnswer {
-  return { bytes: Buffer.from(JSON.stringify(answer)), headers: new Map() };
-}
-
-/** Node's flat [name, value, …] header list of an answer: the CORS pairs, then the content's. */
-function headerList(prepared: PreparedAnswer, cors: readonly string[]): string[] {
-  let headers = prepared.headers.get(cors);
-  if (headers === undefined) {
-    headers = [...cors, 'content-type', JSON_TYPE, 'content-length', String(prepared.bytes.length)];
-    prepared.headers.set(cors, headers);
-  }
-  return headers;
-}
-
-/**
- * A domain's answer prepared once per answer object (a domain's cache hits share one object per
- * discovery, held as long as the cache holds the discovery). Bytes, not a string: the socket gets
- * them as they are, with no concatenation to the header, flattening or encoding per response; and
- * the header list is made once, not per response. (lookup-service.ts counts the bytes in the
- * cache's byte bound.)
- */
-function memoisedAnswers(): (answer: object) => PreparedAnswer {
-  const made = new WeakMap<object, PreparedAnswer>();
-  return (answer) => {
-    let prepared = made.get(answer);
-    if (prepared === undefined) {
-      prepared = prepare(answer);
-      made.set(answer, prepared);
-    }
-    return prepared;
-  };
+  const bytes = Buffer.from(JSON.stringify(answer));
+  const contentPairs = ['content-type', JSON_TYPE, 'content-length', String(bytes.length)];
+  return { bytes, headers: memo((cors) => [...cors, ...contentPairs]) };
 }
 
 /**
@@ -103,7 +78,14 @@ export class LookupFastLane {
   #parts: FastLaneParts | null = null;
   #writeLine: (line: CachedAnswerLine) => void = () => {};
   #observe: (seconds: number) => void = () => {};
-  readonly #answers = memoisedAnswers();
+  /**
+   * A domain's answer prepared once per answer object (a domain's cache hits share one object per
+   * discovery, held as long as the cache holds the discovery; the WeakMap lets it go with it).
+   * Bytes, not a string: the socket gets them as they are, with no concatenation to the header,
+   * flattening or encoding per response; and the header list is made once, not per response.
+   * (lookup-service.ts counts the bytes in the cache's byte bound.)
+   */
+  readonly #answers = memo(prepare, new WeakMap<object, PreparedAnswer>());
   /**
    * The input of recent plain queries (parsing is a pure function of the query string). Security:
    * bounded in entries and key length, and emptied when full, so a client sending ever new queries
@@ -145,7 +127,7 @@ export class LookupFastLane {
     // An address gets its own answer object (usernames filled in) each time: nothing to memoise.
     const answer = input.subject.email === null ? this.#answers(hit.result) : prepare(hit.result);
     // Node takes the list as it is (no header object to build, nor to copy from).
-    response.writeHead(200, headerList(answer, parts.cors(request.headers.origin)));
+    response.writeHead(200, answer.headers(parts.cors(request.headers.origin)));
     response.end(answer.bytes);
     // Logged once the response is handed to the socket, as Fastify's hook logs on `finish`: without
     // a listener per response (which is what this lane saves).
