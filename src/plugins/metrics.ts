@@ -188,27 +188,29 @@ function responseRecorder(
   lookupRoute: string,
 ): ResponseRecorder {
   const { requestSeconds, lookups, rateLimited } = parts;
+  // One series per (route, method, status): SeriesHistogram.series adds a series on every call.
   const seriesOf = memo((route: string) =>
     memo((method: string) => memo((status: number): HistogramSeries => requestSeconds.series({ method, route, status_code: status }))),
   );
   const lookupSlot = memo((cached: boolean) => memo((status: number) => lookups.slot({ outcome: lookupOutcome(status), cache: cached ? 'local' : 'miss' })));
-  const recorder: ResponseRecorder = {
-    record(route, method, status, seconds, cached) {
-      seriesOf(route)(method)(status).observe(seconds);
-      if (route === lookupRoute) lookupSlot(cached)(status).n += 1;
-      if (status === 429) rateLimited.inc({ route });
-    },
-    series(route, method, status, cached) {
-      const series = seriesOf(route)(method)(status);
-      const slot = route === lookupRoute ? lookupSlot(cached)(status) : null;
-      return (seconds) => {
-        series.observe(seconds);
-        if (slot !== null) slot.n += 1;
-        if (status === 429) rateLimited.inc({ route });
-      };
-    },
+  /** The recording of one label set, made once: its histogram series, its lookups slot, its 429 count. */
+  const recordingOf = (route: string, method: string, status: number, cached: boolean): ((seconds: number) => void) => {
+    const series = seriesOf(route)(method)(status);
+    const slot = route === lookupRoute ? lookupSlot(cached)(status) : null;
+    const limited = status === 429;
+    return (seconds) => {
+      series.observe(seconds);
+      if (slot !== null) slot.n += 1;
+      if (limited) rateLimited.inc({ route });
+    };
   };
-  return recorder;
+  const recordings = memo((route: string) =>
+    memo((method: string) => memo((status: number) => memo((cached: boolean) => recordingOf(route, method, status, cached)))),
+  );
+  return {
+    record: (route, method, status, seconds, cached) => recordings(route)(method)(status)(cached)(seconds),
+    series: (route, method, status, cached) => recordings(route)(method)(status)(cached),
+  };
 }
 
 /** Records every response Fastify answers, as the request-log line names it. */
