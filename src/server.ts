@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { createLogDestination } from './logging/log.js';
 import { ProviderDbError, loadProviderDb } from './provider-db/provider-db.js';
 import { ServeConfigError } from './serve/profile-signer.js';
+import { pinTickObjectShape } from './tick-object-pin.js';
 
 /** The TLS pair of TLS_CERT_FILE/TLS_KEY_FILE, read once at start-up; undefined when unset (plain HTTP). */
 async function readTlsPair(config: Config): Promise<{ key: string; cert: string } | undefined> {
@@ -20,6 +21,7 @@ async function readTlsPair(config: Config): Promise<{ key: string; cert: string 
 
 /** Starts the service: parse configuration, load providers, listen; drain and exit on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  pinTickObjectShape();
   const logStream = createLogDestination(1);
   let app;
   let config;
